@@ -1,0 +1,71 @@
+"""Label normalising and the synonym table (rules/labels.toml)."""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+_SPACE = re.compile(r"\s+")
+_UNIT = re.compile(r"\((?:单位[:：]?)?(?:万元|元|人|个)\)$")
+_ENUM = re.compile(r"^(?:\d+[、.．]|\(\d+\)|[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\))")
+
+
+def rules_dir() -> Path:
+    """The rule pack folder: $SELFEVAL_RULES, else rules/ beside the package."""
+    env = os.environ.get("SELFEVAL_RULES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+@lru_cache(maxsize=65536)
+def norm(text: str) -> str:
+    """Compare-form of a label: NFKC, no spaces, no colons or stars, no unit suffix, no 其中."""
+    s = unicodedata.normalize("NFKC", text)
+    s = _SPACE.sub("", s).replace("“", "").replace("”", "").replace('"', "")
+    s = s.strip(":*：")
+    s = _UNIT.sub("", s)
+    if s.startswith("其中"):
+        s = s[2:].lstrip(":")
+    return s.strip(":")
+
+
+def strip_enum(name: str) -> str:
+    """'2、二级机构1' → '二级机构1' (for comparing org names, never for output)."""
+    return _ENUM.sub("", norm(name))
+
+
+class Labels:
+    """The synonym table, normalised once."""
+
+    def __init__(self, data: dict):
+        org = data["org"]
+        self.org_header = {norm(x) for x in org["header"]}
+        self.summary = {norm(x) for x in org["summary"]}
+        self.summary_contains = [norm(x) for x in org.get("summary_contains", [])]
+        self.titles = {b: [norm(x) for x in xs] for b, xs in data["block_titles"].items()}
+        self.fields: dict[str, set[str]] = {}
+        for key, words in data["fields"].items():
+            for w in words:
+                self.fields.setdefault(norm(w), set()).add(key)
+        self.facts = {k: {norm(x) for x in xs} for k, xs in data["facts"].items()}
+
+    def fact_of(self, label: str) -> str | None:
+        for key, words in self.facts.items():
+            if label in words:
+                return key
+        return None
+
+    def is_summary(self, org: str) -> bool:
+        n = strip_enum(org)
+        return n in self.summary or any(w in n for w in self.summary_contains)
+
+
+@lru_cache(maxsize=4)
+def load_labels(path: str | None = None) -> Labels:
+    p = Path(path) if path else rules_dir() / "labels.toml"
+    with open(p, "rb") as fh:
+        return Labels(tomllib.load(fh))

@@ -1,0 +1,248 @@
+"""Turn a sheet into one UnitForm: scalar facts, amount tables, indicators, evaluators, report."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..models import Fact, FileResult, Issue, UnitForm
+from .grid import Book, Grid
+from .guard import Rejected
+from .labels import Labels, load_labels, norm
+from .locate import find_tables, read_rows
+from .open import read_book, sha256_of
+from .sheet import SheetView
+
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_INLINE = re.compile(r"^(填报单位|填报日期|填报人|填表人|联系人|联系电话|联络电话)[^:：]*[:：]\s*(.*)$", re.S)
+FORM_TITLE = "整体支出绩效自评表"
+
+
+def read_file(path: Path, rel: str) -> FileResult:
+    """Read one input file. Never raises for a bad file: returns a rejected FileResult."""
+    sha = sha256_of(path)
+    try:
+        book = read_book(path)
+        forms = parse_book(book, rel)
+    except Rejected as rej:
+        return FileResult(rel, sha, "rejected", rej.code, rej.message)
+    if not forms:
+        return FileResult(rel, sha, "rejected", "NO_FORM",
+                          "工作簿中没有找到自评表（没有“机构名称”及收入、支出等表格）", source_format=book.source_format)
+    return FileResult(rel, sha, "accepted", forms=forms, source_format=book.source_format,
+                      full_calc=book.full_calc)
+
+
+def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm]:
+    lab = lab or load_labels()
+    forms: list[UnitForm] = []
+    loose_reports: list[tuple[Grid, Fact]] = []
+    for grid in book.sheets:
+        sv = SheetView(grid, book.full_calc)
+        form = parse_sheet(sv, lab, rel)
+        if form is not None:
+            forms.append(form)
+        else:
+            rep = _report_sheet(sv, lab)
+            if rep is not None:
+                loose_reports.append((grid, rep))
+    # a report on a sheet of its own belongs to the form before it (or the only form)
+    for grid, rep in loose_reports:
+        idx = [i for i, g in enumerate(book.sheets) if g is grid][0]
+        owner = None
+        for f in forms:
+            pos = [i for i, g in enumerate(book.sheets) if g.name == f.sheet][0]
+            if pos < idx:
+                owner = f
+        owner = owner or (forms[0] if forms else None)
+        if owner is not None and owner.report is None:
+            owner.report = Fact(rep.value, f"'{grid.name}'!{rep.cell}", rep.raw)
+    return forms
+
+
+def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
+    tables = find_tables(sv, lab)
+    has_title = any(FORM_TITLE in t for t in sv.labels.values())
+    if not tables and not has_title:
+        return None
+    form = UnitForm(file=rel, sheet=sv.g.name)
+    anchors = {t.anchor[0] for t in tables}
+    for t in tables:
+        stop = {a for a in anchors if a > t.anchor[0]}
+        form.rows.extend(read_rows(sv, lab, t, stop))
+        form.block_cells[t.block] = sv.ref(t.anchor)
+        if t.yuan:
+            form.conversions.append(f"{t.block}:{t.title or '表头'}标明单位为元，金额已换算为万元")
+    for row in form.rows:
+        for amt in row.amounts.values():
+            if amt.note.startswith("元→万元") and not any(t.yuan and t.block == row.block for t in tables):
+                form.conversions.append(f"{row.block}:{amt.cell} 注明“元”，已换算为万元")
+    _facts(sv, lab, form)
+    _hidden(sv, form)
+    if sv.g.hidden:
+        form.issues.append(Issue("HIDDEN_CONTENT", "", "unit", "sheet", "", sv.g.name, "工作表被隐藏"))
+    return form
+
+
+def _value_right(sv: SheetView, rc) -> Fact | None:
+    v = sv.right_of(rc)
+    text = sv.text(v)
+    if not text:
+        return None
+    return Fact(text, sv.ref(v), sv.raw(v))
+
+
+def _facts(sv: SheetView, lab: Labels, form: UnitForm) -> None:
+    found: dict[str, tuple[int, int]] = {}
+    for rc in sorted(sv.labels):
+        label = sv.labels[rc]
+        key = lab.fact_of(label)
+        raw = sv.text(rc)
+        if key is None:
+            m = _INLINE.match(norm(raw)) if raw else None
+            if m:
+                key = lab.fact_of(norm(m.group(1)))
+        if key is None:
+            if form.year is None and ("年度" in raw or FORM_TITLE not in raw) and rc[0] < 6:
+                m = _YEAR.search(raw)
+                if m and "年度" in raw:
+                    form.year = Fact(m.group(1), sv.ref(rc), raw)
+            continue
+        if key in found:
+            continue
+        found[key] = rc
+        _set_fact(sv, lab, form, key, rc, raw)
+
+
+def _set_fact(sv: SheetView, lab: Labels, form: UnitForm, key: str, rc, raw: str) -> None:
+    inline = re.split(r"[:：]", raw, maxsplit=1)
+    inline_val = inline[1].strip() if len(inline) == 2 else ""
+    if key in ("unit", "fill_date", "contact", "phone", "staff_quota", "staff_actual",
+               "duties", "work", "overall"):
+        fact = _value_right(sv, rc)
+        if fact is None and inline_val:
+            fact = Fact(inline_val, sv.ref(rc), raw)
+        if fact is not None and key in ("staff_quota", "staff_actual"):
+            num, status, _ = sv.number(sv.right_of(rc))
+            fact = Fact(num if status == "ok" else None, fact.cell, fact.raw)
+        setattr(form, key, fact)
+    elif key == "score":
+        v = sv.right_of(rc)
+        num, status, _ = sv.number(v)
+        if status != "blank":
+            form.score = Fact(num, sv.ref(v), sv.raw(v))
+    elif key == "grade":
+        form.grade = _value_right(sv, rc)
+    elif key == "filler":
+        m = re.search(r"填(?:报|表)人[^:：]*[:：]\s*(\S*)", raw)
+        name = m.group(1) if m else ""
+        form.filler = Fact(name, sv.ref(rc), raw) if name else _value_right(sv, rc)
+        if form.phone is None:
+            mp = re.search(r"电话[:：]\s*([\d\-]{6,})", raw)
+            if mp:
+                form.phone = Fact(mp.group(1), sv.ref(rc), raw)
+    elif key == "goals_expected":
+        _goals(sv, lab, form, rc)
+    elif key == "indicator_header":
+        _indicators(sv, lab, form, rc)
+    elif key == "evaluator_name":
+        _evaluators(sv, form, rc)
+    elif key == "report":
+        form.report = _report_below(sv, rc)
+
+
+def _goals(sv: SheetView, lab: Labels, form: UnitForm, rc) -> None:
+    r, c = rc
+    actual_col = None
+    for (rr, cc), t in sv.labels.items():
+        if rr == r and cc > c and t in lab.facts["goals_actual"]:
+            actual_col = cc
+    row = sv.span(rc)[2] + 1
+    for rr in range(row, row + 10):
+        exp = sv.text((rr, c))
+        if not exp or sv.label((rr, c)) in lab.facts["indicator_header"] or sv.top_left((rr, c))[1] < c:
+            break
+        act = Fact(sv.text((rr, actual_col)), sv.ref((rr, actual_col)), sv.raw((rr, actual_col))) \
+            if actual_col is not None and sv.text((rr, actual_col)) else None
+        form.goals.append((Fact(exp, sv.ref((rr, c)), sv.raw((rr, c))), act))
+
+
+def _indicators(sv: SheetView, lab: Labels, form: UnitForm, rc) -> None:
+    r, c = rc
+    target_col = result_col = None
+    for (rr, cc), t in sv.labels.items():
+        if rr == r and cc > c:
+            if t in lab.facts["indicator_target"] and target_col is None:
+                target_col = cc
+            elif t in lab.facts["indicator_result"] and result_col is None:
+                result_col = cc
+    if target_col is None:
+        return
+    stop = lab.facts["score"] | lab.facts["grade"] | lab.facts["evaluator_name"]
+    for rr in range(sv.span(rc)[2] + 1, sv.g.nrows):
+        if any(sv.label((rr, cc)) in stop for cc in range(0, target_col + 1)):
+            break
+        if sv.top_left((rr, c))[1] < c:
+            break
+        cat = sv.text(sv.top_left((rr, c)))
+        kind = sv.text(sv.top_left((rr, c + 1)))
+        target = sv.text((rr, target_col))
+        result = sv.text((rr, result_col)) if result_col is not None else ""
+        if not (target or result):
+            continue
+        form.indicators.append({"category": cat, "type": kind, "target": target, "result": result,
+                                "cell": sv.ref((rr, target_col))})
+
+
+def _evaluators(sv: SheetView, form: UnitForm, rc) -> None:
+    r, c = rc
+    heads = sorted(cc for (rr, cc) in sv.labels if rr == r and cc > c)
+    for rr in range(sv.span(rc)[2] + 1, min(sv.g.nrows, r + 30)):
+        name = sv.text((rr, c))
+        if not name or len(name) > 20 or "：" in name or ":" in name:
+            break
+        rec = {"name": name, "cell": sv.ref((rr, c))}
+        for key, cc in zip(("title", "org", "signature"), heads):
+            rec[key] = sv.text((rr, cc))
+        form.evaluators.append(rec)
+
+
+def _report_below(sv: SheetView, rc) -> Fact | None:
+    """The narrative: every text cell under the report heading, joined."""
+    r1, c1, r2, c2 = sv.span(rc)
+    texts, first = [], None
+    for (rr, cc) in sorted(k for k in sv.g.values if k[0] > r2):
+        t = sv.text((rr, cc))
+        if t:
+            texts.append(t)
+            first = first or (rr, cc)
+    if not texts:
+        return None
+    return Fact("\n".join(texts), sv.ref(first), texts[0][:200])
+
+
+def _report_sheet(sv: SheetView, lab: Labels) -> Fact | None:
+    """A sheet holding only the narrative report (no tables)."""
+    heads = sv.find(lab.facts["report"])
+    if heads:
+        return _report_below(sv, heads[0])
+    long_texts = sorted(rc for rc, v in sv.g.values.items() if isinstance(v, str) and len(v) > 200 and "万元" in v)
+    if long_texts:
+        rc = long_texts[0]
+        return Fact("\n".join(sv.text(k) for k in long_texts), sv.ref(rc), sv.text(rc)[:200])
+    return None
+
+
+def _hidden(sv: SheetView, form: UnitForm) -> None:
+    g = sv.g
+    if not (g.hidden_rows or g.hidden_cols):
+        return
+    for row in form.rows:
+        for amt in row.amounts.values():
+            if amt.status == "blank":
+                continue
+            from .ooxml import ref_to_rc
+            r, c = ref_to_rc(amt.cell)
+            if r in g.hidden_rows or c in g.hidden_cols:
+                what = "行" if r in g.hidden_rows else "列"
+                form.issues.append(Issue("HIDDEN_CONTENT", amt.cell, row.block, amt.field, row.org,
+                                         amt.raw, f"数字所在的{what}被隐藏"))
