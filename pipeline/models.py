@@ -135,7 +135,6 @@ class UnitForm:
     evaluators: list[dict] = field(default_factory=list)
     rows: list[OrgRow] = field(default_factory=list)
     block_cells: dict[str, str] = field(default_factory=dict)
-    conversions: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
 
     @property
@@ -158,3 +157,31 @@ class FileResult:
     forms: list[UnitForm] = field(default_factory=list)
     source_format: str = ""
     full_calc: bool = False
+
+
+FINDING_COLUMNS = ["file", "sheet", "unit", "year", "rule", "severity", "block", "org", "field",
+                   "cell", "expected", "actual", "message", "diff", "cells", "name"]
+
+
+@dataclass(slots=True)
+class Finding:
+    file: str
+    sheet: str
+    unit: str
+    year: str
+    rule: str
+    severity: str
+    block: str
+    org: str
+    field: str
+    cell: str
+    expected: str
+    actual: str
+    message: str
+    diff: str = ""
+    cells: str = ""      # the other cells involved
+    name: str = ""       # the rule's Chinese name
+    uid: int = -1        # index of the unit form in the run; -1 for file-level findings
+
+    def row(self) -> list[str]:
+        return [getattr(self, c) for c in FINDING_COLUMNS]

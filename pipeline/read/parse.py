@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..models import Fact, FileResult, Issue, UnitForm
+from ..models import BLOCK_FIELDS, BLOCK_LABELS, Fact, FileResult, Issue, UnitForm
 from .grid import Book, Grid
 from .guard import Rejected
 from .labels import Labels, load_labels, norm
@@ -71,11 +71,16 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
         form.rows.extend(read_rows(sv, lab, t, stop))
         form.block_cells[t.block] = sv.ref(t.anchor)
         if t.yuan:
-            form.conversions.append(f"{t.block}:{t.title or '表头'}标明单位为元，金额已换算为万元")
+            form.issues.append(Issue("YUAN_CONVERTED", sv.ref(t.anchor), t.block, "", "", t.title,
+                                     f"“{t.title or '表头'}”标明单位为元，该表金额已换算为万元"))
     for row in form.rows:
         for amt in row.amounts.values():
             if amt.note.startswith("元→万元") and not any(t.yuan and t.block == row.block for t in tables):
-                form.conversions.append(f"{row.block}:{amt.cell} 注明“元”，已换算为万元")
+                form.issues.append(Issue("YUAN_CONVERTED", amt.cell, row.block, amt.field, row.org, amt.raw,
+                                         f"{amt.cell} 注明“元”（{amt.raw}），已换算为万元"))
+    for block in BLOCK_FIELDS:
+        if block not in form.block_cells:
+            form.issues.append(Issue("BLOCK_MISSING", "", block, "", "", "", f"{BLOCK_LABELS[block]}表"))
     _facts(sv, lab, form)
     _hidden(sv, form)
     if sv.g.hidden:

@@ -1,0 +1,319 @@
+"""One runner per rule kind: (slim frame, pandera check function, detail builder for a failing row).
+
+The check functions are vectorised over the whole run; the detail builders run only for failing
+rows and say which cell, what was expected and what was found.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cached_property
+
+import pandas as pd
+
+from .frames import Frames
+from .models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
+from .narrative import extract
+from .read.labels import norm
+from .ruleset import Rule, RulePack
+
+ZERO = Decimal(0)
+FACT_LABELS = {"unit": "填报单位", "year": "年度", "contact": "联系人", "score": "绩效自评综合得分",
+               "grade": "评价等次", "phone": "联络电话", "staff_quota": "人员编制", "staff_actual": "实有人数"}
+
+
+class Prepared:
+    """The run's frames plus the slim frames some rule kinds share, built once on first use."""
+
+    def __init__(self, frames: Frames, pack: RulePack):
+        self.f = frames
+        self.tol = pack.tolerance
+        self.units = {int(u["uid"]): u for u in frames.units.to_dict("records")}
+
+    @cached_property
+    def amounts(self) -> pd.DataFrame:
+        rows = []
+        for uid, form in enumerate(self.f.forms):
+            for row in form.rows:
+                for fld, a in row.amounts.items():
+                    rows.append((uid, row.block, fld, f"{row.block}.{fld}", a.value, a.cell, a.status,
+                                 a.raw, row.org))
+        return pd.DataFrame(rows, columns=["uid", "block", "field", "key", "value", "cell", "status",
+                                           "raw", "org"])
+
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        rows = [(uid, i.code, i.cell, i.block, i.field, i.org, i.raw, i.detail)
+                for uid, form in enumerate(self.f.forms) for i in form.issues]
+        return pd.DataFrame(rows, columns=["uid", "code", "cell", "block", "field", "org", "raw", "detail"])
+
+    def unit(self, uid) -> dict:
+        return self.units[int(uid)]
+
+
+def _finding(*args, **kw):
+    from .validate import make_finding
+    return make_finding(*args, **kw)
+
+
+def _org(row, block: str) -> str:
+    return row.get(f"{block}@org") or row.get("org") or ""
+
+
+def identity(rule: Rule, P: Prepared):
+    lhs, terms = rule.lhs, rule.terms
+    cols = [lhs] + [c for _, c in terms]
+    blocks = sorted({c.split(".")[0] for c in cols})
+    keep = ["uid", "is_summary", "org"] + cols + [c + "@cell" for c in cols] + [b + "@org" for b in blocks]
+    frame = P.f.orgs[keep]
+    req = rule.require
+
+    def computed(d):
+        return sum((d[c].fillna(ZERO) * s for s, c in terms), ZERO)
+
+    def fn(d):
+        rhs = [c for _, c in terms]
+        if req == "all":
+            need = d[rhs].notna().all(axis=1)
+        elif isinstance(req, list):
+            need = d[req].notna().all(axis=1)
+        else:
+            need = d[rhs].notna().any(axis=1)
+        applies = d[lhs].notna() & need & _scope(d, rule.scope)
+        diff = (d[lhs].fillna(ZERO) - computed(d)).abs()
+        return ~applies | (diff <= P.tol)
+
+    def detail(row):
+        expected = sum(((row[c] or ZERO) * s for s, c in terms), ZERO)
+        block, field = lhs.split(".")
+        others = [row[c + "@cell"] for _, c in terms if row[c + "@cell"]]
+        return [_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block), field=field,
+                         cell=row[lhs + "@cell"], expected=expected, actual=row[lhs], others=others)]
+    return frame, fn, detail
+
+
+def _scope(d, scope: str):
+    if scope == "summary":
+        return d["is_summary"].astype(bool)
+    if scope == "sub":
+        return ~d["is_summary"].astype(bool)
+    return pd.Series(True, index=d.index)
+
+
+def rollup(rule: Rule, P: Prepared):
+    rows = []
+    orgs = P.f.orgs
+    for uid, grp in orgs.groupby("uid", sort=False):
+        recs = grp.to_dict("records")
+        summary = next((r for r in recs if r["is_summary"]), None)
+        if summary is None:
+            continue
+        subs = [r for r in recs if not r["is_summary"]]
+        for key in rule.fields:
+            s = summary.get(key)
+            vals = [(r[key], r[key + "@cell"]) for r in subs if r.get(key) is not None]
+            if s is None or not vals:
+                continue
+            block = key.split(".")[0]
+            rows.append({"uid": uid, "key": key, "summary": s, "subsum": sum((v for v, _ in vals), ZERO),
+                         "cell": summary[key + "@cell"], "others": [c for _, c in vals],
+                         "org": _org(summary, block)})
+    frame = pd.DataFrame(rows, columns=["uid", "key", "summary", "subsum", "cell", "others", "org"])
+
+    def fn(d):
+        return (d["summary"] - d["subsum"]).abs() <= P.tol
+
+    def detail(row):
+        block, field = row["key"].split(".")
+        return [_finding(rule, P.unit(row["uid"]), block=block, org=row["org"], field=field,
+                         cell=row["cell"], expected=row["subsum"], actual=row["summary"],
+                         others=row["others"])]
+    return frame, fn, detail
+
+
+def nonnegative(rule: Rule, P: Prepared):
+    frame = P.amounts
+    keys = set(rule.fields)
+
+    def fn(d):
+        neg = d["value"].map(lambda v: v is not None and v < 0)
+        return ~(neg & d["key"].isin(keys))
+
+    return frame, fn, _amount_detail(rule, P)
+
+
+def _amount_detail(rule: Rule, P: Prepared):
+    def detail(row):
+        return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"],
+                         field=row["field"], cell=row["cell"], expected="", actual=row["value"]
+                         if row["value"] is not None else row["raw"], raw=row["raw"])]
+    return detail
+
+
+def cell_status(rule: Rule, P: Prepared):
+    status = rule.params.get("status", "text")
+    return P.amounts, (lambda d: d["status"] != status), _amount_detail(rule, P)
+
+
+def score_range(rule: Rule, P: Prepared):
+    lo, hi = Decimal(str(rule.params.get("min", 0))), Decimal(str(rule.params.get("max", 100)))
+    frame = P.f.units[["uid", "f_score", "f_score@cell", "f_score@raw"]]
+
+    def fn(d):
+        return ~d["f_score"].map(lambda v: v is not None and (v < lo or v > hi))
+
+    def detail(row):
+        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="score",
+                         cell=row["f_score@cell"], expected=f"{lo}–{hi}", actual=row["f_score"],
+                         raw=row["f_score@raw"])]
+    return frame, fn, detail
+
+
+def grade_for(score: Decimal, bands) -> str:
+    for name, low in bands:
+        if score >= Decimal(str(low)):
+            return name
+    return bands[-1][0]
+
+
+def grade(rule: Rule, P: Prepared):
+    bands = sorted(rule.params.get("bands", []), key=lambda b: -Decimal(str(b[1])))
+    syn = {norm(k): v for k, v in rule.params.get("synonyms", {}).items()}
+    names = {b[0] for b in bands}
+    frame = P.f.units[["uid", "f_score", "f_score@cell", "f_grade", "f_grade@cell"]].copy()
+    frame["expected"] = frame["f_score"].map(
+        lambda s: grade_for(s, bands) if s is not None and 0 <= s <= 100 else None)
+    frame["written"] = frame["f_grade"].map(lambda g: None if g is None else syn.get(norm(str(g)), norm(str(g))))
+
+    def fn(d):
+        applies = d["expected"].notna() & d["written"].notna()
+        return ~applies | (d["written"] == d["expected"])
+
+    def detail(row):
+        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="grade",
+                         cell=row["f_grade@cell"], expected=row["expected"], actual=str(row["f_grade"]),
+                         others=[row["f_score@cell"]], extra={"score": _fmt(row["f_score"]),
+                                                              "known": "、".join(sorted(names))})]
+    return frame, fn, detail
+
+
+def _fmt(v):
+    from .frames import fmt
+    return fmt(v) if isinstance(v, Decimal) else str(v)
+
+
+def required(rule: Rule, P: Prepared):
+    facts = rule.params.get("facts", ["unit", "year", "contact", "score", "grade"])
+    rows = [(uid, fact, u.get("f_" + fact) not in (None, "")) for uid, u in P.units.items() for fact in facts]
+    frame = pd.DataFrame(rows, columns=["uid", "fact", "present"])
+
+    def detail(row):
+        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field=row["fact"], cell="",
+                         expected="", actual="", label=FACT_LABELS.get(row["fact"], row["fact"]))]
+    return frame, (lambda d: d["present"].astype(bool)), detail
+
+
+def compare(rule: Rule, P: Prepared):
+    left, right = (s.strip() for s in rule.formula.split("<=", 1))
+    on_units = left.startswith("unit.")
+    if on_units:
+        lc, rc = "f_" + left.split(".")[1], "f_" + right.split(".")[1]
+        frame = P.f.units[["uid", lc, rc, lc + "@cell", rc + "@cell"]].rename(
+            columns={lc: "L", rc: "R", lc + "@cell": "Lcell", rc + "@cell": "Rcell"})
+        frame["org"] = ""
+    else:
+        frame = P.f.orgs[["uid", "org", left, right, left + "@cell", right + "@cell"]].rename(
+            columns={left: "L", right: "R", left + "@cell": "Lcell", right + "@cell": "Rcell"})
+
+    def fn(d):
+        return ~pd.Series([l is not None and r is not None and l - r > P.tol
+                           for l, r in zip(d["L"], d["R"])], index=d.index)
+
+    def detail(row):
+        block, field = left.split(".")
+        return [_finding(rule, P.unit(row["uid"]), block=block, org=row["org"], field=field,
+                         cell=row["Lcell"], expected=row["R"], actual=row["L"], others=[row["Rcell"]])]
+    return frame, fn, detail
+
+
+def duplicate(rule: Rule, P: Prepared):
+    frame = P.f.units[["uid", "file", "unit", "year", "f_unit@cell"]].copy()
+    frame["key"] = [norm(u) + "|" + str(y) if u else f"#{i}" for i, u, y in
+                    zip(frame["uid"], frame["unit"], frame["year"])]
+    groups = frame.groupby("key")["file"].agg(list)
+    frame["files"] = frame["key"].map(groups)
+
+    def fn(d):
+        return d["files"].map(len) <= 1
+
+    def detail(row):
+        files = "、".join(dict.fromkeys(row["files"]))
+        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="unit",
+                         cell=row["f_unit@cell"], expected="", actual=row["unit"],
+                         extra={"count": len(row["files"]), "files": files})]
+    return frame, fn, detail
+
+
+def reader_issue(rule: Rule, P: Prepared):
+    code = rule.params.get("code", "")
+
+    def detail(row):
+        return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field=row["field"],
+                         cell=row["cell"], expected="", actual=row["raw"], raw=row["raw"],
+                         extra={"detail": row["detail"]})]
+    return P.issues, (lambda d: d["code"] != code), detail
+
+
+def narrative(rule: Rule, P: Prepared):
+    wanted = set(rule.fields)
+    rows, seen = [], set()
+    for uid, u in P.units.items():
+        text = u.get("f_report")
+        if not text:
+            continue
+        for field, stated, frag in extract(str(text)):
+            table = u.get(field)
+            if field not in wanted or table is None or (uid, field, stated) in seen:
+                continue
+            seen.add((uid, field, stated))
+            rows.append((uid, field, stated, table, u.get(field + "@cells", ""), frag, u.get("f_report@cell", "")))
+    frame = pd.DataFrame(rows, columns=["uid", "key", "stated", "table", "cells", "frag", "cell"])
+
+    def fn(d):
+        return (d["stated"] - d["table"]).abs() <= P.tol
+
+    def detail(row):
+        return [_finding(rule, P.unit(row["uid"]), block="report", org="", field=row["key"],
+                         cell=row["cell"], expected=row["table"], actual=row["stated"],
+                         others=[c for c in str(row["cells"]).split(",") if c], raw=row["frag"],
+                         label=FIELD_LABELS[row["key"]])]
+    return frame, fn, detail
+
+
+def summary_blank(rule: Rule, P: Prepared):
+    rows = []
+    for uid, grp in P.f.orgs.groupby("uid", sort=False):
+        recs = grp.to_dict("records")
+        summary = next((r for r in recs if r["is_summary"]), None)
+        if summary is None:
+            continue
+        for block, fields in BLOCK_FIELDS.items():
+            cols = [f"{block}.{f}" for f in fields]
+            if summary.get(f"{block}@org") is None or any(summary.get(c) is not None for c in cols):
+                continue
+            filled = [r[f"{block}.total@cell"] for r in recs if not r["is_summary"]
+                      and any(r.get(c) is not None for c in cols)]
+            if filled:
+                rows.append((uid, block, summary[f"{block}.total@cell"], filled, _org(summary, block)))
+    frame = pd.DataFrame(rows, columns=["uid", "block", "cell", "others", "org"])
+
+    def detail(row):
+        return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field="total",
+                         cell=row["cell"], expected="", actual="", others=row["others"],
+                         label=BLOCK_LABELS[row["block"]])]
+    return frame, (lambda d: pd.Series(False, index=d.index)), detail
+
+
+RUNNERS = {"identity": identity, "rollup": rollup, "nonnegative": nonnegative,
+           "cell_status": cell_status, "score_range": score_range, "grade": grade,
+           "required": required, "compare": compare, "duplicate": duplicate,
+           "reader_issue": reader_issue, "narrative": narrative, "summary_blank": summary_blank}

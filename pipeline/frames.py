@@ -1,0 +1,107 @@
+"""Records → tidy pandas frames for all units at once.
+
+orgs:   one row per unit × org; for every block.field F the columns F (Decimal | None), F@cell,
+        F@status, F@raw; org rows of the four tables are joined on the org's name.
+units:  one row per unit: facts, their cells, and the consolidated figure of every field (the
+        summary row, or the sum of the sub-units where the summary row is blank).
+values: one row per non-blank amount cell, the values.csv contract.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+
+from .models import BLOCK_FIELDS, UnitForm
+from .read.labels import strip_enum
+from .ruleset import ALL_FIELDS
+
+VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw"]
+
+
+@dataclass
+class Frames:
+    forms: list[UnitForm]
+    orgs: pd.DataFrame
+    units: pd.DataFrame
+    values: pd.DataFrame
+
+
+def fmt(d: Decimal | None) -> str:
+    """Plain decimal text (never 1E+2), trailing zeros dropped."""
+    if d is None:
+        return ""
+    s = format(d, "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def build(forms: list[UnitForm]) -> Frames:
+    org_rows, unit_rows, value_rows = [], [], []
+    for uid, form in enumerate(forms):
+        base = {"uid": uid, "file": form.file, "sheet": form.sheet, "unit": form.unit_name,
+                "year": form.year_value}
+        merged: dict[str, dict] = {}
+        order: list[str] = []
+        for row in form.rows:
+            key = "__summary__" if row.is_summary else (strip_enum(row.org) or f"#{row.position}")
+            rec = merged.get(key)
+            if rec is None:
+                rec = merged[key] = {**base, "org": row.org, "is_summary": row.is_summary,
+                                     "position": len(order)}
+                order.append(key)
+            rec[f"{row.block}@org"] = row.org
+            rec[f"{row.block}@org_cell"] = row.org_cell
+            for fld, amt in row.amounts.items():
+                col = f"{row.block}.{fld}"
+                rec[col] = amt.value
+                rec[col + "@cell"] = amt.cell
+                rec[col + "@status"] = amt.status
+                rec[col + "@raw"] = amt.raw
+                if amt.status != "blank" or amt.raw:
+                    value_rows.append((form.file, form.sheet, form.unit_name, form.year_value, row.org,
+                                       row.block, fld, fmt(amt.value), amt.cell, amt.raw))
+        org_rows.extend(merged[k] for k in order)
+        unit_rows.append(_unit_record(base, form, [merged[k] for k in order]))
+    orgs = pd.DataFrame(org_rows)
+    for col in ALL_FIELDS:
+        for suffix in ("", "@cell", "@status", "@raw"):
+            if col + suffix not in orgs.columns:
+                orgs[col + suffix] = None
+    for b in BLOCK_FIELDS:
+        for suffix in ("@org", "@org_cell"):
+            if b + suffix not in orgs.columns:
+                orgs[b + suffix] = None
+    units = pd.DataFrame(unit_rows)
+    values = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
+    return Frames(forms, orgs, units, values)
+
+
+def _fact(rec: dict, name: str, fact) -> None:
+    rec[name] = None if fact is None else fact.value
+    rec[name + "@cell"] = "" if fact is None else fact.cell
+    rec[name + "@raw"] = "" if fact is None else fact.raw
+
+
+def _unit_record(base: dict, form: UnitForm, orgs: list[dict]) -> dict:
+    rec = dict(base)
+    for name in ("unit", "year", "contact", "score", "grade", "staff_quota", "staff_actual", "report"):
+        _fact(rec, "f_" + name, getattr(form, name))
+    summary = next((o for o in orgs if o["is_summary"]), None)
+    subs = [o for o in orgs if not o["is_summary"]]
+    for block, fields in BLOCK_FIELDS.items():
+        cols = [f"{block}.{f}" for f in fields]
+        use_summary = summary is not None and any(summary.get(c) is not None for c in cols)
+        derived = not use_summary and any(o.get(c) is not None for o in subs for c in cols)
+        rec[f"{block}@derived"] = derived
+        for c in cols:
+            if use_summary:
+                rec[c] = summary.get(c)
+                rec[c + "@cells"] = summary.get(c + "@cell") or ""
+            else:
+                vals = [(o.get(c), o.get(c + "@cell")) for o in subs if o.get(c) is not None]
+                rec[c] = sum((v for v, _ in vals), Decimal(0)) if vals else None
+                rec[c + "@cells"] = ",".join(cell for _, cell in vals)
+    return rec

@@ -1,0 +1,145 @@
+"""Read files in worker processes with a memory cap and a per-file time limit.
+
+A worker that dies (a parser abort, the memory cap) or overruns costs only the file it held: that
+file is rejected with PARSER_KILLED or PARSE_TIMEOUT, a fresh worker takes its place and the run
+goes on. Workers come from a fork server that has imported only the reader, so each start is
+cheap and no worker carries pandas.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import time
+import traceback
+from collections import deque
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..models import FileResult
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_MB = 1536
+
+
+def _worker(conn, memory_mb: int) -> None:
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from .parse import read_file
+
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        idx, path, rel = task
+        try:
+            result = read_file(Path(path), rel)
+        except MemoryError:
+            result = _failed(path, rel, "MEMORY_LIMIT", f"读取时内存超出上限（{memory_mb} MB），疑似异常文件")
+        except Exception as exc:  # a reader bug must cost one file, not the run
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            result = _failed(path, rel, "READ_ERROR", f"读取出错：{detail[:300]}")
+        conn.send((idx, result))
+
+
+def _failed(path, rel: str, code: str, message: str) -> FileResult:
+    from .open import sha256_of
+
+    try:
+        sha = sha256_of(Path(path))
+    except OSError:
+        sha = ""
+    return FileResult(rel, sha, "rejected", code, message)
+
+
+class _Slot:
+    def __init__(self, ctx, memory_mb: int):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child, memory_mb), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task = None
+        self.started = 0.0
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+        except Exception:
+            pass
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+
+def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float = DEFAULT_TIMEOUT,
+              memory_mb: int = DEFAULT_MEMORY_MB,
+              on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    """Read every (path, rel) pair; results come back in input order."""
+    items = list(items)
+    if not items:
+        return []
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["pipeline.read.parse"])
+    queue = deque(enumerate(items))
+    results: list[FileResult | None] = [None] * len(items)
+    slots = [_Slot(ctx, memory_mb) for _ in range(jobs)]
+
+    def done(idx: int, res: FileResult) -> None:
+        results[idx] = res
+        if on_result:
+            on_result(res)
+
+    def feed(slot: _Slot) -> None:
+        if queue:
+            idx, (path, rel) = queue.popleft()
+            slot.task = (idx, str(path), rel)
+            slot.started = time.monotonic()
+            slot.conn.send(slot.task)
+        else:
+            slot.task = None
+
+    try:
+        for s in slots:
+            feed(s)
+        while any(s.task for s in slots):
+            busy = {s.conn: s for s in slots if s.task}
+            for conn in wait(list(busy), timeout=0.25):
+                slot = busy[conn]
+                try:
+                    idx, res = conn.recv()
+                except (EOFError, OSError):
+                    idx, path, rel = slot.task
+                    code = slot.proc.exitcode
+                    slot.kill()
+                    done(idx, _failed(path, rel, "PARSER_KILLED",
+                                      f"读取程序异常终止（退出码 {code}），文件可能损坏或为恶意构造"))
+                    slots[slots.index(slot)] = slot = _Slot(ctx, memory_mb)
+                    feed(slot)
+                    continue
+                done(idx, res)
+                feed(slot)
+            now = time.monotonic()
+            for i, slot in enumerate(slots):
+                if slot.task and now - slot.started > timeout:
+                    idx, path, rel = slot.task
+                    slot.kill()
+                    done(idx, _failed(path, rel, "PARSE_TIMEOUT",
+                                      f"读取超过 {timeout:g} 秒仍未完成，已中止；文件可能异常"))
+                    slots[i] = _Slot(ctx, memory_mb)
+                    feed(slots[i])
+    finally:
+        for s in slots:
+            try:
+                s.conn.send(None)
+            except Exception:
+                pass
+        for s in slots:
+            s.proc.join(timeout=2)
+            if s.proc.is_alive():
+                s.kill()
+    return results  # type: ignore[return-value]

@@ -1,0 +1,24 @@
+"""One file through the same guarded reader and rule pack as a run, without writing outputs."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from . import frames as frames_mod
+from .models import FileResult
+from .read.pool import read_many
+from .ruleset import load_pack
+from .run import RunReport
+from .validate import validate
+
+
+def read_one(path: Path) -> FileResult:
+    return read_many([(path, path.name)], jobs=1)[0]
+
+
+def check_file(path: Path, rules: str | None = None, tolerance: str | None = None) -> RunReport:
+    pack = load_pack(rules, tolerance)
+    result = read_one(path)
+    frames = frames_mod.build(result.forms)
+    findings = validate(frames, pack)
+    return RunReport(path.parent, path.parent, pack, [result], findings, frames, dt.datetime.now())

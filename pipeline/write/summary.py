@@ -1,0 +1,262 @@
+"""OUT/summary.xlsx for reviewers (xlsxwriter, constant memory, every input text written as text).
+
+Sheets: 总览 · 汇总表 · 明细 · 问题清单 · 提交情况 · 规则.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from ..models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
+from ..ruleset import ALL_FIELDS
+from .atomic import atomic_path
+from .names import return_link
+
+SAFE_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                "strings_to_numbers": False, "nan_inf_to_errors": True}
+STATUS_LABELS = {"accepted": "接收", "rejected": "拒收"}
+GRADES = ["优", "良", "中", "差"]
+
+
+def text_width(s: str) -> float:
+    """Display width in Excel character units: a CJK character is about two."""
+    return sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in s)
+
+
+class Sheet:
+    """A worksheet written row by row (constant memory) with column widths that fit the text."""
+
+    def __init__(self, wb, name: str, fmts: dict, widths: list[float]):
+        self.ws = wb.add_worksheet(name)
+        self.f = fmts
+        self.row = 0
+        for c, w in enumerate(widths):
+            self.ws.set_column(c, c, w)
+
+    def put(self, col: int, value, fmt=None) -> None:
+        """Numbers as numbers, everything else as a literal string."""
+        ws, r = self.ws, self.row
+        if value is None or value == "":
+            ws.write_blank(r, col, None, fmt)
+        elif isinstance(value, Decimal):
+            ws.write_number(r, col, float(value), fmt or self.f["amount"])
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            ws.write_number(r, col, value, fmt)
+        else:
+            ws.write_string(r, col, str(value), fmt)
+
+    def line(self, values, fmt=None) -> None:
+        for c, v in enumerate(values):
+            self.put(c, v, fmt)
+        self.row += 1
+
+    def header(self, values) -> None:
+        self.line(values, self.f["head"])
+
+
+def _widths(header: list[str], rows: list[list], lo: float = 6, hi: float = 60) -> list[float]:
+    widths = [text_width(h) + 2 for h in header]
+    for row in rows[:2000]:
+        for c, v in enumerate(row):
+            if c < len(widths) and v is not None:
+                s = v if isinstance(v, str) else f"{float(v):.2f}" if isinstance(v, Decimal) else str(v)
+                widths[c] = max(widths[c], text_width(s) + 1.5)
+    return [min(max(w, lo), hi) for w in widths]
+
+
+def write_summary(report, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), SAFE_OPTIONS)
+        f = {
+            "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
+                                   "valign": "vcenter"}),
+            "amount": wb.add_format({"num_format": "0.00"}),
+            "bold": wb.add_format({"bold": True}),
+            "title": wb.add_format({"bold": True, "font_size": 14}),
+            "total": wb.add_format({"bold": True, "num_format": "0.00", "top": 1}),
+            "error": wb.add_format({"bg_color": "#FFC7CE", "num_format": "0.00"}),
+            "warning": wb.add_format({"bg_color": "#FFEB9C", "num_format": "0.00"}),
+            "info": wb.add_format({"bg_color": "#DDEBF7", "num_format": "0.00"}),
+            "link": wb.add_format({"font_color": "blue", "underline": 1}),
+        }
+        _overview(wb, f, report)
+        _consolidation(wb, f, report)
+        _detail(wb, f, report)
+        _findings(wb, f, report)
+        _manifest(wb, f, report)
+        _rules(wb, f, report)
+        wb.close()
+
+
+def _overview(wb, f, report) -> None:
+    sev = Counter(x.severity for x in report.findings)
+    units_with_errors = len({(x.file, x.sheet) for x in report.findings if x.severity == "error"})
+    grades = Counter()
+    for u in report.frames.units.to_dict("records") if report.units else []:
+        g = str(u.get("f_grade") or "").strip()
+        grades[g[:1] if g[:1] in GRADES else ("未填" if not g else "其他")] += 1
+    rows = [["汇总日期", report.started.strftime("%Y-%m-%d %H:%M")], ["输入文件夹", str(report.inbox)],
+            ["规则包", f"{report.pack.name}（版本 {report.pack.version}）"],
+            ["容差（万元）", format(report.pack.tolerance, "f")],
+            ["收到文件", report.received], ["接收", report.accepted], ["拒收", report.rejected],
+            ["单位（表）数", report.units], ["有错误的单位", units_with_errors],
+            ["错误", sev.get("error", 0)], ["警告", sev.get("warning", 0)], ["提示", sev.get("info", 0)]]
+    by_rule = Counter((x.rule, x.name, x.severity) for x in report.findings)
+    rule_rows = [[r, n, SEVERITY_LABELS[s], c] for (r, n, s), c in sorted(by_rule.items())]
+    sh = Sheet(wb, "总览", f, _widths(["项目", "内容", "严重程度", "数量"], rows + rule_rows, hi=70))
+    sh.line(["部门（单位）整体支出绩效自评表汇总审核结果"], f["title"])
+    sh.row += 1
+    for r in rows:
+        sh.put(0, r[0], f["bold"])
+        sh.put(1, r[1])
+        sh.row += 1
+    sh.row += 1
+    sh.header(["评价等次", "单位数"])
+    for g in GRADES + ["其他", "未填"]:
+        sh.line([g, grades.get(g, 0)])
+    sh.row += 1
+    sh.header(["规则", "规则名称", "严重程度", "问题数"])
+    for r in rule_rows:
+        sh.line(r)
+
+
+def _consolidation(wb, f, report) -> None:
+    units = report.frames.units.to_dict("records") if report.units else []
+    counts = Counter((x.uid, x.severity) for x in report.findings)
+    header = ["序号", "单位", "年度", "文件", "工作表", "数据来源"] + [
+        f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS] + ["错误", "警告"]
+    rows = []
+    for u in units:
+        derived = [BLOCK_LABELS[b] for b in ("income", "expenditure", "three_public", "fixed_assets")
+                   if u.get(f"{b}@derived")]
+        source = "汇总行" if not derived else "各机构之和（汇总行未填：" + "、".join(derived) + "）"
+        rows.append([u["uid"] + 1, u["unit"], u["year"], u["file"], u["sheet"], source]
+                    + [u.get(k) for k in ALL_FIELDS]
+                    + [counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0)])
+    widths = _widths(header, rows, hi=40)
+    for c in range(6, 6 + len(ALL_FIELDS)):
+        widths[c] = max(12, min(widths[c], 16))
+    sh = Sheet(wb, "汇总表", f, widths)
+    sh.ws.freeze_panes(1, 2)
+    sh.ws.set_row(0, 45)
+    sh.header(header)
+    for row in rows:
+        for c, v in enumerate(row):
+            sh.put(c, v, f["warning"] if c == 5 and v != "汇总行" else None)
+        sh.row += 1
+    first, last = 2, sh.row  # Excel rows of the data, 1-based
+    sh.put(5, "合计（公式，随修改变化）", f["bold"])
+    for i, key in enumerate(ALL_FIELDS):
+        col = 6 + i
+        letter = xl_col_to_name(col)
+        total = sum((u.get(key) for u in units if u.get(key) is not None), Decimal(0))
+        formula = f"=SUM({letter}{first}:{letter}{max(last, first)})"
+        sh.ws.write_formula(sh.row, col, formula, f["total"], float(total))
+    sh.row += 1
+    sh.put(5, "合计（本工具计算，固定值）", f["bold"])
+    for i, key in enumerate(ALL_FIELDS):
+        total = sum((u.get(key) for u in units if u.get(key) is not None), Decimal(0))
+        sh.put(6 + i, total, f["total"])
+    sh.row += 1
+    if rows:
+        sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
+
+
+def _detail(wb, f, report) -> None:
+    marks: dict[tuple[int, str], list] = {}
+    for x in report.findings:
+        if x.cell and x.uid >= 0:
+            marks.setdefault((x.uid, x.cell), []).append(x)
+    orgs = report.frames.orgs.to_dict("records") if report.units else []
+    header = ["单位", "年度", "文件", "工作表", "机构", "是否汇总行"] + [
+        f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS]
+    rows = [[o["unit"], o["year"], o["file"], o["sheet"], o["org"], "汇总行" if o["is_summary"] else ""]
+            + [o.get(k) for k in ALL_FIELDS] for o in orgs]
+    widths = _widths(header, rows, hi=40)
+    for c in range(6, 6 + len(ALL_FIELDS)):
+        widths[c] = max(12, min(widths[c], 16))
+    sh = Sheet(wb, "明细", f, widths)
+    sh.ws.freeze_panes(1, 5)
+    sh.ws.set_row(0, 45)
+    sh.header(header)
+    for o, row in zip(orgs, rows):
+        for c, v in enumerate(row):
+            fmt = None
+            if c >= 6:
+                key = ALL_FIELDS[c - 6]
+                hits = marks.get((o["uid"], o.get(key + "@cell") or ""))
+                if hits:
+                    worst = min(hits, key=lambda x: ("error", "warning", "info").index(x.severity))
+                    fmt = f[worst.severity]
+                    sh.put(c, v if v is not None else o.get(key + "@raw") or None, fmt)
+                    note = "\n".join(f"[{x.rule}] {x.message}" for x in hits)
+                    sh.ws.write_comment(sh.row, c, note[:30000], {"x_scale": 3, "y_scale": 2})
+                    continue
+            sh.put(c, v, fmt)
+        sh.row += 1
+    if rows:
+        sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
+
+
+FINDING_HEADER = ["序号", "严重程度", "规则", "规则名称", "单位", "年度", "文件", "工作表", "表", "机构",
+                  "字段", "单元格", "应为", "实为", "差额", "相关单元格", "问题说明", "打开标注表"]
+
+
+def finding_cells(i: int, x) -> list:
+    field_label = FIELD_LABELS.get(x.field if "." in x.field else f"{x.block}.{x.field}", x.field)
+    return [i, SEVERITY_LABELS[x.severity], x.rule, x.name, x.unit, x.year, x.file, x.sheet,
+            BLOCK_LABELS.get(x.block, x.block), x.org, field_label, x.cell, x.expected, x.actual,
+            x.diff, x.cells, x.message]
+
+
+def _findings(wb, f, report) -> None:
+    rows = [finding_cells(i, x) for i, x in enumerate(report.findings, 1)]
+    widths = _widths(FINDING_HEADER, rows, hi=50)
+    widths[16] = 80
+    sh = Sheet(wb, "问题清单", f, widths)
+    sh.ws.freeze_panes(1, 0)
+    sh.header(FINDING_HEADER)
+    for x, row in zip(report.findings, rows):
+        sh.line(row, None)
+        sh.row -= 1
+        sh.ws.write_string(sh.row, 1, row[1], f[x.severity])
+        link = return_link(report, x)
+        if link:
+            sh.ws.write_url(sh.row, 17, link, f["link"], string="打开")
+        sh.row += 1
+    if rows:
+        sh.ws.autofilter(0, 0, len(rows), len(FINDING_HEADER) - 1)
+
+
+def _manifest(wb, f, report) -> None:
+    header = ["文件", "状态", "单位数", "原因代码", "原因", "格式", "SHA-256"]
+    rows = [[r.file, STATUS_LABELS[r.status], len(r.forms), r.code, r.error, r.source_format, r.sha256]
+            for r in report.results]
+    sh = Sheet(wb, "提交情况", f, _widths(header, rows, hi=70))
+    sh.ws.freeze_panes(1, 0)
+    sh.header(header)
+    for r, row in zip(report.results, rows):
+        sh.line(row)
+        if r.status == "rejected":
+            sh.row -= 1
+            sh.ws.write_string(sh.row, 1, row[1], f["error"])
+            sh.row += 1
+    if rows:
+        sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
+
+
+def _rules(wb, f, report) -> None:
+    header = ["规则", "名称", "类型", "严重程度", "公式或字段", "容差（万元）", "依据"]
+    tol = format(report.pack.tolerance, "f")
+    rows = [[r.id, r.name, r.kind, SEVERITY_LABELS[r.severity], r.formula or "、".join(r.fields),
+             tol if r.kind in ("identity", "rollup", "narrative", "compare") else "", r.basis]
+            for r in report.pack.rules]
+    sh = Sheet(wb, "规则", f, _widths(header, rows, hi=70))
+    sh.ws.freeze_panes(1, 0)
+    sh.header(header)
+    for row in rows:
+        sh.line(row)
