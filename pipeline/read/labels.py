@@ -52,6 +52,7 @@ class Labels:
             for w in words:
                 self.fields.setdefault(norm(w), set()).add(key)
         self.facts = {k: {norm(x) for x in xs} for k, xs in data["facts"].items()}
+        self.all_facts = set().union(*self.facts.values())
 
     def fact_of(self, label: str) -> str | None:
         for key, words in self.facts.items():

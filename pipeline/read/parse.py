@@ -88,8 +88,8 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
     return form
 
 
-def _value_right(sv: SheetView, rc) -> Fact | None:
-    v = sv.right_of(rc)
+def _value_right(sv: SheetView, rc, lab: Labels) -> Fact | None:
+    v = sv.value_right(rc, lab.all_facts)
     text = sv.text(v)
     if not text:
         return None
@@ -107,9 +107,9 @@ def _facts(sv: SheetView, lab: Labels, form: UnitForm) -> None:
             if m:
                 key = lab.fact_of(norm(m.group(1)))
         if key is None:
-            if form.year is None and ("年度" in raw or FORM_TITLE not in raw) and rc[0] < 6:
+            if form.year is None and "年度" in raw:
                 m = _YEAR.search(raw)
-                if m and "年度" in raw:
+                if m:
                     form.year = Fact(m.group(1), sv.ref(rc), raw)
             continue
         if key in found:
@@ -123,24 +123,26 @@ def _set_fact(sv: SheetView, lab: Labels, form: UnitForm, key: str, rc, raw: str
     inline_val = inline[1].strip() if len(inline) == 2 else ""
     if key in ("unit", "fill_date", "contact", "phone", "staff_quota", "staff_actual",
                "duties", "work", "overall"):
-        fact = _value_right(sv, rc)
+        fact = _value_right(sv, rc, lab)
         if fact is None and inline_val:
             fact = Fact(inline_val, sv.ref(rc), raw)
         if fact is not None and key in ("staff_quota", "staff_actual"):
-            num, status, _ = sv.number(sv.right_of(rc))
+            num, status, _ = sv.number(sv.value_right(rc, lab.all_facts))
             fact = Fact(num if status == "ok" else None, fact.cell, fact.raw)
         setattr(form, key, fact)
     elif key == "score":
-        v = sv.right_of(rc)
+        v = sv.value_right(rc, lab.all_facts)
         num, status, _ = sv.number(v)
         if status != "blank":
             form.score = Fact(num, sv.ref(v), sv.raw(v))
     elif key == "grade":
-        form.grade = _value_right(sv, rc)
+        form.grade = _value_right(sv, rc, lab)
     elif key == "filler":
         m = re.search(r"填(?:报|表)人[^:：]*[:：]\s*(\S*)", raw)
         name = m.group(1) if m else ""
-        form.filler = Fact(name, sv.ref(rc), raw) if name else _value_right(sv, rc)
+        if "电话" in name:
+            name = ""  # the name was left blank: the next label follows the colon
+        form.filler = Fact(name, sv.ref(rc), raw) if name else _value_right(sv, rc, lab)
         if form.phone is None:
             mp = re.search(r"电话[:：]\s*([\d\-]{6,})", raw)
             if mp:
