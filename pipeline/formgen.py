@@ -191,7 +191,9 @@ def layout(form: Form, rng: random.Random | None = None) -> list[Sheet]:
     sh.put(r, C(0), "联系人"); sh.merge(r, C(1), r, C(2), form.contact)
     sh.put(r, C(3), "联络电话"); sh.merge(r, C(4), r, C(8), form.phone); r += 1
     sh.put(r, C(0), "人员编制"); sh.merge(r, C(1), r, C(2), form.quota)
-    sh.put(r, C(3), "实有人数"); sh.merge(r, C(4), r, C(8), form.actual); r += 1
+    sh.put(r, C(3), "实有人数"); sh.merge(r, C(4), r, C(8), form.actual)
+    form.cells.append({"block": "unit", "org": "", "field": "staff_actual", "cell": a1(r, C(4)), "sheet": sh.name})
+    r += 1
     for label, text in (("职能职责概述", f"{form.unit}负责本系统的行政管理和公共服务工作。"),
                         ("年度主要工作内容", "一、完成年度重点工作任务。\n二、加强预算管理。"),
                         ("年度部门（单位）总体运行情况及取得的成绩", "各项工作运行平稳，目标任务基本完成。")):
@@ -251,6 +253,8 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
         for fld, col in cols.items():
             if is_sum:
                 if d.summary_blank:
+                    form.cells.append({"block": block, "row": 0, "org": org, "field": fld, "cell": a1(rr, col),
+                                       "value": None, "blank": True, "sheet": sh.name})
                     continue
                 v = form.summary_overrides.get((block, fld), summary[fld])
             else:

@@ -12,7 +12,8 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_MEMBERS = 2000
 MAX_PART_BYTES = 48 * 1024 * 1024       # one inflated XML part
 MAX_TOTAL_BYTES = 160 * 1024 * 1024     # all inflated parts together
-MAX_RATIO = 150                         # inflated / compressed, for parts over 1 MiB
+MAX_RATIO = 150                         # inflated / compressed, for parts over RATIO_FLOOR
+RATIO_FLOOR = 20 * 1024 * 1024          # below it a part is inflated and its tokens checked instead
 MAX_TOKEN = 2 * 1024 * 1024             # longest run of bytes between XML markup characters
 MAX_ROWS = 20_000                       # a form has under a hundred rows
 MAX_COLS = 256
@@ -96,7 +97,7 @@ def open_zip(path) -> zipfile.ZipFile:
             raise Rejected("ENCRYPTED", "工作簿部件经过加密，无法读取；请去除密码后重新报送")
         if info.file_size > MAX_PART_BYTES:
             raise Rejected("ZIP_LIMIT", f"部件 {info.filename} 解压后达 {info.file_size // 1048576} MB，超出限制，疑似压缩炸弹")
-        if info.file_size > 1048576 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise Rejected("ZIP_LIMIT", f"部件 {info.filename} 压缩比异常（{info.file_size // max(info.compress_size, 1)} 倍），疑似压缩炸弹")
     if total > MAX_TOTAL_BYTES:
         raise Rejected("ZIP_LIMIT", f"压缩包解压后共 {total // 1048576} MB，超出限制，疑似压缩炸弹")
@@ -129,7 +130,7 @@ class PartReader:
                     self.total += len(chunk)
                     if size > MAX_PART_BYTES or self.total > MAX_TOTAL_BYTES:
                         raise Rejected("ZIP_LIMIT", f"部件 {name} 实际解压超出限制，疑似压缩炸弹")
-                    if size > 1048576 and size > MAX_RATIO * max(info.compress_size, 1):
+                    if size > RATIO_FLOOR and size > MAX_RATIO * max(info.compress_size, 1):
                         raise Rejected("ZIP_LIMIT", f"部件 {name} 实际压缩比异常，疑似压缩炸弹")
                     if sheet:
                         max_row, max_col = _extent(chunk, max_row, max_col, name)

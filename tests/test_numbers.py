@@ -1,0 +1,61 @@
+"""Amounts as people type them, and the form's simple formulas."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from pipeline.read.formulas import evaluate
+from pipeline.read.numbers import parse_amount
+
+
+@pytest.mark.parametrize("raw,value,status,note", [
+    (255.18, "255.18", "ok", ""),
+    (20.0, "20", "ok", ""),
+    ("1,234.50", "1234.50", "ok", ""),
+    ("２５５．１８", "255.18", "ok", ""),
+    (" 12.3 ", "12.3", "ok", ""),
+    ("255.18万元", "255.18", "ok", ""),
+    ("46.48(净值）", "46.48", "ok", "(净值)"),
+    ("-3.5", "-3.5", "ok", ""),
+    ("(12.5)", "-12.5", "ok", ""),
+    ("123456元", "123456", "ok", "元"),
+    ("待定", None, "text", ""),
+    ("见附表", None, "text", ""),
+    ("12%", None, "text", ""),
+    ("12.3/45", None, "text", ""),
+    (True, None, "text", ""),
+    (None, None, "blank", ""),
+    ("", None, "blank", ""),
+    ("—", None, "blank", "mark"),
+])
+def test_parse_amount(raw, value, status, note):
+    v, s, n = parse_amount(raw)
+    assert (None if v is None else str(v), s, n) == (value, status, note)
+
+
+def _cells(values):
+    def cv(rc, in_sum):
+        v = values.get(rc)
+        if v is None:
+            return Decimal(0)
+        return Decimal(v) if not isinstance(v, str) or v[0].isdigit() else (Decimal(0) if in_sum else None)
+    return cv
+
+
+@pytest.mark.parametrize("formula,expected", [
+    ("=SUM(D15:H15)", "255.18"),
+    ("=D15+E15+F15+G15+H15", "255.18"),
+    ("=SUM(D15,E15:H15)", "255.18"),
+    ("=E15-D15*2", "235.00"),
+    ("=(D15+H15)/2", "10.03"),
+    ("=SUM(D15:H15)-C14", "255.18"),
+    ("=VLOOKUP(A1,B:C,2,0)", None),
+    ("=Sheet2!A1", None),
+    ("=D15+Z99", "0.06"),
+    ("=D15+X1", None),
+])
+def test_simple_formulas(formula, expected):
+    row = {(14, 3): "0.06", (14, 4): "235.12", (14, 5): "0", (14, 6): "0", (14, 7): "20", (0, 23): "abc"}
+    v = evaluate(formula, _cells(row))
+    assert (None if v is None else str(v)) == expected
