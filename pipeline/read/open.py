@@ -5,7 +5,7 @@ import hashlib
 from pathlib import Path
 
 from .grid import Book, grid_from_rows
-from .guard import PartReader, Rejected, cfb_kind, open_zip, sniff
+from .guard import MAX_COLS, MAX_ROWS, PartReader, Rejected, cfb_kind, open_zip, sniff
 from .ooxml import read_xlsx
 
 ACCEPTED_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".et", ".ett", ".xltx", ".xlt"}
@@ -47,7 +47,8 @@ def _read_calamine(path: Path, fmt: str) -> Book:
     import python_calamine as pc
 
     try:
-        wb = pc.CalamineWorkbook.from_path(str(path))
+        with open(path, "rb") as fh:  # from a file object calamine goes by content, not by name
+            wb = pc.CalamineWorkbook.from_filelike(fh)
         metas = {m.name: m for m in wb.sheets_metadata}
         sheets = []
         for name in wb.sheet_names:
@@ -55,7 +56,7 @@ def _read_calamine(path: Path, fmt: str) -> Book:
             if meta is not None and "Work" not in str(meta.typ):
                 continue
             sh = wb.get_sheet_by_name(name)
-            if sh.height > 20_000 or sh.width > 256:
+            if sh.height > MAX_ROWS or sh.width > MAX_COLS:
                 raise Rejected("EXTENT_LIMIT", f"工作表 {name} 的使用区域远超自评表（{sh.height} 行、{sh.width} 列），疑似异常文件")
             rows = sh.to_python(skip_empty_area=False)
             hidden = meta is not None and "Visible" not in str(meta.visible)
@@ -67,6 +68,8 @@ def _read_calamine(path: Path, fmt: str) -> Book:
         raise Rejected("ENCRYPTED", "工作簿设置了打开密码，无法读取；请去除密码后重新报送") from None
     except Exception as exc:  # calamine raises its own types for corrupt BIFF/ODS
         msg = str(exc)
+        if "cell limit" in msg.lower():
+            raise Rejected("EXTENT_LIMIT", f"工作表的使用区域远超自评表（{msg[:120]}），疑似异常文件") from None
         if "password" in msg.lower() or "encrypt" in msg.lower():
             raise Rejected("ENCRYPTED", "工作簿设置了打开密码，无法读取；请去除密码后重新报送") from None
         raise Rejected("CORRUPT_FILE", f"文件已损坏，无法读取（{type(exc).__name__}: {msg[:200]}）") from None

@@ -24,6 +24,9 @@ DEFAULT_MEMORY_MB = 1536
 
 
 def _worker(conn, memory_mb: int) -> None:
+    # a parser that aborts prints a native backtrace: not for the reviewer's terminal
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -114,10 +117,12 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
                     idx, res = conn.recv()
                 except (EOFError, OSError):
                     idx, path, rel = slot.task
+                    slot.proc.join(timeout=5)
                     code = slot.proc.exitcode
                     slot.kill()
+                    how = f"信号 {-code}" if code is not None and code < 0 else f"退出码 {code}"
                     done(idx, _failed(path, rel, "PARSER_KILLED",
-                                      f"读取程序异常终止（退出码 {code}），文件可能损坏或为恶意构造"))
+                                      f"读取程序异常终止（{how}，多为内存超限），文件可能损坏或为恶意构造"))
                     slots[slots.index(slot)] = slot = _Slot(ctx, memory_mb)
                     feed(slot)
                     continue
