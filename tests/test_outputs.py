@@ -1,0 +1,158 @@
+"""summary.xlsx, returns/ and the CSV exports, re-opened and checked for meaning."""
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import HAS_SOFFICE, build, g, needs_soffice
+from openpyxl import load_workbook
+
+from pipeline.run import run
+
+SHEETS = ["总览", "汇总表", "明细", "问题清单", "提交情况", "规则"]
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory, request):
+    tmp = tmp_path_factory.mktemp("outputs")
+    inbox = tmp / "inbox"
+    (inbox / "县区").mkdir(parents=True)
+    seed = Path(__file__).parent.parent / "sample_workbooks" / "2021_岳阳市城管局城陵矶新港区分局.xlsx"
+    shutil.copy(seed, inbox / "seed.xlsx")
+    build(inbox / "县区" / "planted.xlsx", seed=21, unit="问题单位", plants=["identity", "grade", "narrative"])
+    build(inbox / "clean.xlsx", seed=22, unit="干净单位")
+    if HAS_SOFFICE:
+        build(tmp / "old.xlsx", seed=23, unit="旧格式单位", plants=["text"])
+        g.convert([tmp / "old.xlsx"], "xls", inbox)
+    (inbox / "坏文件.xlsx").write_bytes(b"PK\x03\x04broken")
+    out = tmp / "out"
+    report = run(inbox, out, jobs=2)
+    return report, out
+
+
+def read_csv(path: Path) -> list[dict]:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_contracts(result):
+    report, out = result
+    assert list(read_csv(out / "values.csv")[0]) == ["file", "sheet", "unit", "year", "org", "block", "field",
+                                                     "value", "cell", "raw"]
+    assert list(read_csv(out / "findings.csv")[0])[:13] == ["file", "sheet", "unit", "year", "rule", "severity",
+                                                           "block", "org", "field", "cell", "expected", "actual",
+                                                           "message"]
+    m = read_csv(out / "manifest.csv")
+    assert list(m[0])[:5] == ["file", "sha256", "status", "units", "error"]
+    assert len(m) == report.received == report.accepted + report.rejected
+    assert {r["file"]: r["status"] for r in m}["坏文件.xlsx"] == "rejected"
+    seed_rows = [r for r in read_csv(out / "values.csv") if r["file"] == "seed.xlsx"]
+    assert {(r["org"], r["block"], r["field"]): (r["value"], r["cell"], r["raw"]) for r in seed_rows}[
+        ("2、二级机构1", "fixed_assets", "in_use")] == ("46.48", "D34", "46.48(净值）")
+    assert not list(out.glob(".*tmp"))
+
+
+def test_summary_sheets_and_findings_list_match_csv(result):
+    report, out = result
+    wb = load_workbook(out / "summary.xlsx")
+    assert wb.sheetnames == SHEETS
+    ws = wb["问题清单"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    csv_rows = read_csv(out / "findings.csv")
+    assert len(rows) == len(csv_rows) == len(report.findings)
+    for row, c in zip(rows, csv_rows):
+        assert (row[2], row[6], row[11], row[16]) == (c["rule"], c["file"], c["cell"] or None, c["message"])
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    sev = [r[1] for r in rows]
+    assert sev == sorted(sev, key=["错误", "警告", "提示"].index)
+    link_row = next(i for i, r in enumerate(rows, 2) if r[2] == "NAR-001" and r[6] == "seed.xlsx")
+    link = ws.cell(row=link_row, column=18).hyperlink
+    # xlsxwriter writes Windows separators, which Excel and WPS on office PCs expect
+    assert link.target.replace("\\", "/") == "returns/seed.xlsx" and link.location == "'自评表'!A71"
+
+
+def test_consolidation_totals_are_live_and_right(result):
+    report, out = result
+    ws = load_workbook(out / "summary.xlsx")["汇总表"]
+    header = [c.value for c in ws[1]]
+    col = header.index("收入·收入合计") + 1
+    n = report.units
+    formula_row, fixed_row = n + 2, n + 3
+    letter = ws.cell(row=1, column=col).column_letter
+    assert ws.cell(row=formula_row, column=col).value == f"=SUM({letter}2:{letter}{n + 1})"
+    expected = sum((Decimal(str(u["income.total"])) for u in report.frames.units.to_dict("records")
+                    if u["income.total"] is not None), Decimal(0))
+    assert Decimal(str(ws.cell(row=fixed_row, column=col).value)).quantize(Decimal("0.01")) == expected
+    col_values = [ws.cell(row=r, column=col).value or 0 for r in range(2, n + 2)]
+    assert Decimal(str(round(sum(col_values), 2))) == expected
+    seed_row = next(r for r in range(2, n + 2) if ws.cell(row=r, column=4).value == "seed.xlsx")
+    assert ws.cell(row=seed_row, column=col).value == 255.18
+    assert "各机构之和" in ws.cell(row=seed_row, column=6).value
+    assert ws.cell(row=seed_row, column=col).number_format == "0.00"
+
+
+def test_detail_cells_are_filled_and_commented(result):
+    report, out = result
+    ws = load_workbook(out / "summary.xlsx")["明细"]
+    header = [c.value for c in ws[1]]
+    f = next(x for x in report.findings if x.rule == "INC-001")
+    row = next(r for r in ws.iter_rows(min_row=2) if r[2].value == f.file and r[4].value == f.org)
+    cell = row[header.index("收入·收入合计")]
+    assert cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert f.message in cell.comment.text
+
+
+def test_returns_mark_every_finding(result):
+    report, out = result
+    by_file: dict[str, list] = {}
+    for f in report.findings:
+        by_file.setdefault(f.file, []).append(f)
+    assert "clean.xlsx" not in by_file and not (out / "returns" / "clean.xlsx").exists()
+    for file, fs in by_file.items():
+        target = out / "returns" / (str(Path(file).with_suffix(".xlsx")))
+        wb = load_workbook(target)
+        assert wb.sheetnames[0] == "问题清单"
+        listed = list(wb["问题清单"].iter_rows(min_row=2, values_only=True))
+        assert [r[3] for r in listed] == [f.message for f in fs]
+        for f in fs:
+            if not f.cell:
+                continue
+            sheet, cell = (f.cell.split("!") if "!" in f.cell else (f.sheet, f.cell))
+            c = wb[sheet.strip("'")][cell]
+            assert c.comment is not None and f.message in c.comment.text, (file, f.cell)
+            assert c.fill.fgColor.rgb[-6:] in ("FFC7CE", "FFEB9C", "DDEBF7")
+    if HAS_SOFFICE:
+        assert (out / "returns" / "old.xlsx").exists()
+        ws = load_workbook(out / "returns" / "old.xlsx")["自评表"]
+        txt = next(f for f in report.findings if f.file == "old.xls" and f.rule == "TXT-001")
+        assert ws[txt.cell].value in ("待定", "见附表", "暂无数据") and ws[txt.cell].comment
+
+
+def test_rerun_replaces_outputs_cleanly(result, tmp_path):
+    report, out = result
+    before = (out / "findings.csv").read_bytes()
+    again = run(report.inbox, out, jobs=1)
+    assert (out / "findings.csv").read_bytes() == before
+    assert [f.message for f in again.findings] == [f.message for f in report.findings]
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+@needs_soffice
+def test_libreoffice_opens_the_summary(result, tmp_path):
+    report, out = result
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    proc = subprocess.run([exe, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+                           "--convert-to", "ods", "--outdir", str(tmp_path), str(out / "summary.xlsx")],
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(tmp_path / "summary.ods"))
+    assert wb.sheet_names == SHEETS
+    rows = wb.get_sheet_by_name("问题清单").to_python()
+    assert len(rows) == len(report.findings) + 1
