@@ -10,7 +10,7 @@ from functools import cached_property
 
 import pandas as pd
 
-from .frames import Frames
+from .frames import Frames, frame as make_frame
 from .models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .narrative import extract
 from .read.labels import norm
@@ -37,14 +37,14 @@ class Prepared:
                 for fld, a in row.amounts.items():
                     rows.append((uid, row.block, fld, f"{row.block}.{fld}", a.value, a.cell, a.status,
                                  a.raw, row.org))
-        return pd.DataFrame(rows, columns=["uid", "block", "field", "key", "value", "cell", "status",
+        return make_frame(rows, ["uid", "block", "field", "key", "value", "cell", "status",
                                            "raw", "org"])
 
     @cached_property
     def issues(self) -> pd.DataFrame:
         rows = [(uid, i.code, i.cell, i.block, i.field, i.org, i.raw, i.detail)
                 for uid, form in enumerate(self.f.forms) for i in form.issues]
-        return pd.DataFrame(rows, columns=["uid", "code", "cell", "block", "field", "org", "raw", "detail"])
+        return make_frame(rows, ["uid", "code", "cell", "block", "field", "org", "raw", "detail"])
 
     def unit(self, uid) -> dict:
         return self.units[int(uid)]
@@ -117,7 +117,7 @@ def rollup(rule: Rule, P: Prepared):
             rows.append({"uid": uid, "key": key, "summary": s, "subsum": sum((v for v, _ in vals), ZERO),
                          "cell": summary[key + "@cell"], "others": [c for _, c in vals],
                          "org": _org(summary, block)})
-    frame = pd.DataFrame(rows, columns=["uid", "key", "summary", "subsum", "cell", "others", "org"])
+    frame = make_frame(rows, ["uid", "key", "summary", "subsum", "cell", "others", "org"])
 
     def fn(d):
         return (d["summary"] - d["subsum"]).abs() <= P.tol
@@ -204,7 +204,7 @@ def _fmt(v):
 def required(rule: Rule, P: Prepared):
     facts = rule.params.get("facts", ["unit", "year", "contact", "score", "grade"])
     rows = [(uid, fact, u.get("f_" + fact) not in (None, "")) for uid, u in P.units.items() for fact in facts]
-    frame = pd.DataFrame(rows, columns=["uid", "fact", "present"])
+    frame = make_frame(rows, ["uid", "fact", "present"])
 
     def detail(row):
         return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field=row["fact"], cell="",
@@ -276,7 +276,7 @@ def narrative(rule: Rule, P: Prepared):
                 continue
             seen.add((uid, field, stated))
             rows.append((uid, field, stated, table, u.get(field + "@cells", ""), frag, u.get("f_report@cell", "")))
-    frame = pd.DataFrame(rows, columns=["uid", "key", "stated", "table", "cells", "frag", "cell"])
+    frame = make_frame(rows, ["uid", "key", "stated", "table", "cells", "frag", "cell"])
 
     def fn(d):
         return (d["stated"] - d["table"]).abs() <= P.tol
@@ -304,7 +304,7 @@ def summary_blank(rule: Rule, P: Prepared):
                       and any(r.get(c) is not None for c in cols)]
             if filled:
                 rows.append((uid, block, summary[f"{block}.total@cell"], filled, _org(summary, block)))
-    frame = pd.DataFrame(rows, columns=["uid", "block", "cell", "others", "org"])
+    frame = make_frame(rows, ["uid", "block", "cell", "others", "org"])
 
     def detail(row):
         return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field="total",

@@ -246,36 +246,60 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
             sh.put(r + 1, C(3) + i, lab(word))
             cols[fld] = C(3) + i
     summary = summary_values(form, block)
-    for i, org in enumerate(orgs):
-        rr = first_data + i
-        is_sum = i == 0
-        sh.put(rr, C(1), lab(org) if is_sum else org)
-        for fld, col in cols.items():
-            if is_sum:
-                if d.summary_blank:
-                    form.cells.append({"block": block, "row": 0, "org": org, "field": fld, "cell": a1(rr, col),
-                                       "value": None, "blank": True, "sheet": sh.name})
-                    continue
-                v = form.summary_overrides.get((block, fld), summary[fld])
+    written: dict[tuple[int, str], object] = {}     # Decimal, text as typed, or None (blank)
+    for i in range(len(orgs)):
+        for fld in cols:
+            if i == 0:
+                v = None if d.summary_blank else form.summary_overrides.get((block, fld), summary[fld])
             else:
                 v = form.amounts[block][fld][i - 1]
-            v = form.cell_overrides.get((block, i, fld), v)
+            if v is not None:
+                v = form.cell_overrides.get((block, i, fld), v)
             raw = form.cell_text.get((block, i, fld))
-            if raw is not None:
-                sh.put(rr, col, raw)
-                form.cells.append({"block": block, "row": i, "org": org, "field": fld, "cell": a1(rr, col),
-                                   "value": None, "raw": raw, "sheet": sh.name})
+            written[(i, fld)] = raw if raw is not None else v
+    formulas = _formulas(form, block, cols, written, len(orgs), first_data, last) if d.formulas else {}
+    for i, org in enumerate(orgs):
+        rr = first_data + i
+        sh.put(rr, C(1), lab(org) if i == 0 else org)
+        for fld, col in cols.items():
+            v = written[(i, fld)]
+            rec = {"block": block, "row": i, "org": org, "field": fld, "cell": a1(rr, col), "sheet": sh.name}
+            if (i, fld) in formulas:
+                text, v = formulas[(i, fld)]
+                sh.formulas[(rr, col)] = text
+            elif v is None:
+                form.cells.append({**rec, "value": None, "blank": True})
                 continue
-            if d.formulas and fld == "total" and block != "expenditure" and not (is_sum and d.summary_blank):
-                parts = [cols[f] for f in cols if f != "total"]
-                sh.formulas[(rr, col)] = f"=SUM({a1(rr, min(parts))}:{a1(rr, max(parts))})"
-            elif d.formulas and is_sum and not d.summary_blank:
-                sh.formulas[(rr, col)] = f"=SUM({a1(first_data + 1, col)}:{a1(last, col)})"
+            elif isinstance(v, str):
+                sh.put(rr, col, v)
+                form.cells.append({**rec, "value": None, "raw": v})
+                continue
             else:
                 sh.put(rr, col, _typed(rng, v * scale, d.text_numbers))
-            form.cells.append({"block": block, "row": i, "org": org, "field": fld, "cell": a1(rr, col),
-                               "value": _fmt(v), "sheet": sh.name})
+            form.cells.append({**rec, "value": _fmt(v)})
     return last + 1
+
+
+def _formulas(form: Form, block: str, cols: dict, written: dict, n: int, first: int, last: int) -> dict:
+    """Totals as =SUM() formulas where nothing was planted: sub-unit totals of the flat tables and
+    every summary cell. Values are what a spreadsheet computes from the cells as written."""
+    def num(x):
+        return x if isinstance(x, Decimal) else D(0)
+
+    out = {}
+    parts = [f for f in cols if f != "total"]
+    for i in range(1, n):
+        if block != "expenditure" and isinstance(written[(i, "total")], Decimal) \
+                and (block, i, "total") not in form.cell_overrides:
+            rr = first + i
+            text = f"=SUM({a1(rr, min(cols[f] for f in parts))}:{a1(rr, max(cols[f] for f in parts))})"
+            out[(i, "total")] = (text, sum((num(written[(i, f)]) for f in parts), D(0)))
+    for fld, col in cols.items():
+        if isinstance(written[(0, fld)], Decimal) and (block, fld) not in form.summary_overrides \
+                and (block, 0, fld) not in form.cell_overrides:
+            vals = [out.get((i, fld), (None, written[(i, fld)]))[1] for i in range(1, n)]
+            out[(0, fld)] = (f"=SUM({a1(first + 1, col)}:{a1(last, col)})", sum((num(v) for v in vals), D(0)))
+    return out
 
 
 def _tail(sh: Sheet, form: Form, r: int, C, rng) -> int:

@@ -28,6 +28,12 @@ class Frames:
     values: pd.DataFrame
 
 
+def frame(rows, columns=None) -> pd.DataFrame:
+    """Object columns throughout: None stays None (pandas would turn missing text into NaN)
+    and amounts stay Decimal."""
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
 def fmt(d: Decimal | None) -> str:
     """Plain decimal text (never 1E+2), trailing zeros dropped."""
     if d is None:
@@ -65,7 +71,7 @@ def build(forms: list[UnitForm]) -> Frames:
                                        row.block, fld, fmt(amt.value), amt.cell, amt.raw))
         org_rows.extend(merged[k] for k in order)
         unit_rows.append(_unit_record(base, form, [merged[k] for k in order]))
-    orgs = pd.DataFrame(org_rows)
+    orgs = frame(org_rows)
     for col in ALL_FIELDS:
         for suffix in ("", "@cell", "@status", "@raw"):
             if col + suffix not in orgs.columns:
@@ -74,8 +80,8 @@ def build(forms: list[UnitForm]) -> Frames:
         for suffix in ("@org", "@org_cell"):
             if b + suffix not in orgs.columns:
                 orgs[b + suffix] = None
-    units = pd.DataFrame(unit_rows)
-    values = pd.DataFrame(value_rows, columns=VALUE_COLUMNS)
+    units = frame(unit_rows)
+    values = frame(value_rows, VALUE_COLUMNS)
     return Frames(forms, orgs, units, values)
 
 

@@ -1,0 +1,154 @@
+"""Measure the reader and the rules on a generated set the project was not tuned on.
+
+    python scripts/holdout.py --n 300 --seed 90000 [--xls 0.1] [--work DIR]
+
+Forms get random combinations of every drift, random label synonyms, random sub-unit counts,
+.xls/.ods for a share (LibreOffice), and 0–3 planted discrepancies each. Reports:
+amounts read right (value and cell), planted discrepancies flagged at the right cell (narrative
+separately), error findings on forms without planted errors, and files lost.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline import formgen as g  # noqa: E402
+from pipeline.formplant import KINDS, expected, plant  # noqa: E402
+from pipeline.read.labels import strip_enum  # noqa: E402
+
+NAMES = ["发展和改革局", "教育局", "科学技术局", "公安局", "民政局", "司法局", "财政局", "人力资源和社会保障局",
+         "自然资源局", "生态环境局", "住房和城乡建设局", "交通运输局", "水利局", "农业农村局", "商务局", "文化旅游局",
+         "卫生健康委员会", "退役军人事务局", "应急管理局", "审计局", "市场监督管理局", "统计局", "医疗保障局", "林业局"]
+
+
+# plants that would undo each other on one form
+CLASH = [("identity", "three_public"), ("rollup", "summary_blank"), ("score", "grade"), ("score", "missing")]
+
+
+def random_drift(rng: random.Random) -> g.Drift:
+    return g.Drift(row_offset=rng.choice([0, 0, 1, 2, 5]), col_offset=rng.choice([0, 0, 1, 3]),
+                   gap_rows=rng.choice([0, 0, 1, 2]), synonyms=rng.random() < .5, shuffle=rng.random() < .4,
+                   text_numbers=rng.random() < .3, yuan_block=rng.choice([""] * 6 + ["income", "fixed_assets"]),
+                   formulas=rng.random() < .2, summary_blank=rng.random() < .15,
+                   report_sheet=rng.random() < .2, cover=rng.random() < .2,
+                   sheet_name=rng.choice(["自评表", "Sheet1", "2021年自评", "表1"]))
+
+
+def generate(n: int, seed: int, work: Path, xls_share: float) -> list[dict]:
+    rng = random.Random(seed)
+    truth = []
+    convert: dict[str, list[Path]] = {"xls": [], "ods": []}
+    tmp = work / "_src"
+    tmp.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        unit = f"{rng.choice(['市', '县', '区'])}{rng.choice(NAMES)}{i}"
+        form = g.random_form(rng, unit, subs=rng.choice([1, 2, 3, 4, 6, 8]))
+        form.drift = random_drift(rng)
+        kinds = rng.sample(KINDS, rng.choice([0, 0, 1, 1, 2, 3]))
+        if any(a in kinds and b in kinds for a, b in CLASH) or ("rollup" in kinds and form.drift.summary_blank):
+            kinds = kinds[:1]
+        for kind in kinds:
+            plant(form, kind, rng)
+        writer = "op" if form.drift.formulas and rng.random() < .5 else "xw"
+        sheets = g.layout(form, rng)
+        fmt = "xlsx"
+        if rng.random() < xls_share and not form.drift.formulas:
+            fmt = rng.choice(["xls", "ods"])
+        name = f"{i:05d}.{fmt}"
+        if fmt == "xlsx":
+            (g.save_openpyxl if writer == "op" else g.save_xlsxwriter)(sheets, work / name)
+        else:
+            g.save_xlsxwriter(sheets, tmp / f"{i:05d}.xlsx")
+            convert[fmt].append(tmp / f"{i:05d}.xlsx")
+        truth.append({"file": name, "sheet": form.drift.sheet_name, "cells": form.cells, "planted": expected(form)})
+    for fmt, paths in convert.items():
+        for k in range(0, len(paths), 200):
+            if paths[k:k + 200]:
+                g.convert(paths[k:k + 200], fmt, work)
+    shutil.rmtree(tmp)
+    return truth
+
+
+def measure(truth: list[dict], out: Path) -> dict:
+    with open(out / "values.csv", encoding="utf-8-sig", newline="") as fh:
+        got = {}
+        for r in csv.DictReader(fh):
+            org = "汇总" if r["org"] and ("汇总" in r["org"] or r["org"] in ("合计",)) else strip_enum(r["org"])
+            got[(r["file"], r["block"], org, r["field"])] = (r["value"], r["cell"])
+    with open(out / "findings.csv", encoding="utf-8-sig", newline="") as fh:
+        findings = list(csv.DictReader(fh))
+    with open(out / "manifest.csv", encoding="utf-8-sig", newline="") as fh:
+        manifest = list(csv.DictReader(fh))
+    by_file: dict[str, list] = {}
+    for f in findings:
+        by_file.setdefault(f["file"], []).append(f)
+    amounts = right = 0
+    wrong = []
+    planted = hit = nplanted = nhit = 0
+    missed = Counter()
+    false_errors = clean_forms = 0
+    for t in truth:
+        for c in t["cells"]:
+            if c["block"] in ("unit", "report") or c.get("blank") or c.get("value") is None:
+                continue
+            amounts += 1
+            org = "汇总" if c["row"] == 0 else strip_enum(c["org"])
+            if got.get((t["file"], c["block"], org, c["field"])) == (c["value"], c["cell"]):
+                right += 1
+            elif len(wrong) < 10:
+                wrong.append((t["file"], c, got.get((t["file"], c["block"], org, c["field"]))))
+        fs = by_file.get(t["file"], [])
+        for p in t["planted"]:
+            ok = any(f["rule"] == p["rule"] and f["cell"] == p["cell"] for f in fs)
+            if p["rule"] == "NAR-001":
+                nplanted += 1
+                nhit += ok
+            else:
+                planted += 1
+                hit += ok
+            if not ok:
+                missed[p["rule"]] += 1
+        if not [p for p in t["planted"] if p["rule"] not in ("NAR-001", "STF-001", "TPF-002", "REQ-001", "SUM-002")]:
+            clean_forms += 1
+            false_errors += sum(f["severity"] == "error" for f in fs)
+    return {"forms": len(truth), "files_in_manifest": len(manifest),
+            "rejected": [m["file"] for m in manifest if m["status"] != "accepted"],
+            "amounts": amounts, "amounts_right": right, "amount_accuracy": right / max(amounts, 1),
+            "planted": planted, "planted_flagged": hit, "planted_recall": hit / max(planted, 1),
+            "narrative_planted": nplanted, "narrative_found": nhit, "narrative_recall": nhit / max(nplanted, 1),
+            "forms_without_planted_errors": clean_forms, "error_findings_on_them": false_errors,
+            "missed_by_rule": dict(missed), "first_wrong_amounts": [str(w) for w in wrong]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=90000)
+    ap.add_argument("--xls", type=float, default=0.1, help="share of forms converted to .xls/.ods")
+    ap.add_argument("--work", type=Path, default=None)
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="holdout-"))
+    inbox, out = work / "inbox", work / "out"
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    inbox.mkdir(parents=True)
+    xls = args.xls if shutil.which("soffice") else 0.0
+    truth = generate(args.n, args.seed, inbox, xls)
+    from pipeline.run import run
+
+    run(inbox, out, returns=False)
+    result = measure(truth, out)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
