@@ -49,6 +49,9 @@ class Drift:
     report_sheet: bool = False     # narrative on a sheet of its own
     cover: bool = False            # a cover sheet before the form
     sheet_name: str = "自评表"
+    spaced_labels: bool = False    # line breaks and spaces typed inside header words
+    title_row: bool = False        # table titles on a row of their own, not in a side column
+    flat_header: bool = False      # one header row without the 其中 row (flat tables)
 
 
 @dataclass
@@ -177,7 +180,13 @@ def layout(form: Form, rng: random.Random | None = None) -> list[Sheet]:
     sheets.append(sh)
     r0, c0 = d.row_offset, d.col_offset
     C = lambda c: c0 + c  # noqa: E731
-    lab = (lambda w: rng.choice(SYN[w]) if d.synonyms and w in SYN and rng.random() < 0.7 else w)
+    def lab(w: str) -> str:
+        w = rng.choice(SYN[w]) if d.synonyms and w in SYN and rng.random() < 0.7 else w
+        if d.spaced_labels and len(w) > 2 and rng.random() < 0.6:
+            k = rng.randint(1, len(w) - 1)
+            w = w[:k] + rng.choice(["\n", "  ", "\n\n", " "]) + w[k:]
+        return w
+
     for i in range(9):
         sh.widths[C(i)] = 14
     if r0:
@@ -220,11 +229,17 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
     d = form.drift
     yuan = d.yuan_block == block
     scale = D(10000) if yuan else D(1)
-    n_head = 3 if block == "expenditure" else 2
+    flat = d.flat_header and block != "expenditure"
+    n_head = 3 if block == "expenditure" else 1 if flat else 2
     orgs = ["局机关及二级机构汇总"] + [f"{i}、{o}" for i, o in enumerate(form.orgs, 1)]
+    title = BLOCK_TITLE[block].format(u="元" if yuan else "万元")
+    if d.title_row:
+        sh.merge(r, C(0), r, C(8), title)
+        r += 1
     first_data = r + n_head
     last = first_data + len(orgs) - 1
-    sh.merge(r, C(0), last, C(0), BLOCK_TITLE[block].format(u="元" if yuan else "万元"))
+    if not d.title_row:
+        sh.merge(r, C(0), last, C(0), title)
     sh.merge(r, C(1), r + n_head - 1, C(1), lab("机构名称"))
     sh.merge(r, C(2), r + n_head - 1, C(2), lab(TOTAL_LABEL[block]))
     cols: dict[str, int] = {"total": C(2)}
@@ -241,9 +256,10 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
         if d.shuffle:
             rng.shuffle(heads)
         end = C(8) if block != "fixed_assets" else C(3) + len(heads) - 1
-        sh.merge(r, C(3), r, end, "其中：")
+        if not flat:
+            sh.merge(r, C(3), r, end, "其中：")
         for i, (fld, word) in enumerate(heads):
-            sh.put(r + 1, C(3) + i, lab(word))
+            sh.put(r + n_head - 1, C(3) + i, lab(word))
             cols[fld] = C(3) + i
     summary = summary_values(form, block)
     written: dict[tuple[int, str], object] = {}     # Decimal, text as typed, or None (blank)

@@ -40,7 +40,8 @@ def random_drift(rng: random.Random) -> g.Drift:
                    text_numbers=rng.random() < .3, yuan_block=rng.choice([""] * 6 + ["income", "fixed_assets"]),
                    formulas=rng.random() < .2, summary_blank=rng.random() < .15,
                    report_sheet=rng.random() < .2, cover=rng.random() < .2,
-                   sheet_name=rng.choice(["自评表", "Sheet1", "2021年自评", "表1"]))
+                   sheet_name=rng.choice(["自评表", "Sheet1", "2021年自评", "表1"]),
+                   spaced_labels=rng.random() < .3, title_row=rng.random() < .25, flat_header=rng.random() < .25)
 
 
 def generate(n: int, seed: int, work: Path, xls_share: float) -> list[dict]:
@@ -82,7 +83,8 @@ def measure(truth: list[dict], out: Path) -> dict:
     with open(out / "values.csv", encoding="utf-8-sig", newline="") as fh:
         got = {}
         for r in csv.DictReader(fh):
-            org = "汇总" if r["org"] and ("汇总" in r["org"] or r["org"] in ("合计",)) else strip_enum(r["org"])
+            org = strip_enum(r["org"])
+            org = "汇总" if "汇总" in org or org in ("合计", "总计") else org
             got[(r["file"], r["block"], org, r["field"])] = (r["value"], r["cell"])
     with open(out / "findings.csv", encoding="utf-8-sig", newline="") as fh:
         findings = list(csv.DictReader(fh))
@@ -143,6 +145,7 @@ def main() -> None:
     inbox.mkdir(parents=True)
     xls = args.xls if shutil.which("soffice") else 0.0
     truth = generate(args.n, args.seed, inbox, xls)
+    (work / "truth.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
     from pipeline.run import run
 
     run(inbox, out, returns=False)

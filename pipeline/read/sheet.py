@@ -60,12 +60,15 @@ class SheetView:
         return self.labels.get(rc, "")
 
     def raw(self, rc) -> str:
+        """What the cell holds as typed: the formula text for a formula cell."""
         if rc in self.g.errors:
             return self.g.errors[rc]
+        f = self.g.formulas.get(rc)
+        if f:
+            return "=" + f
         v = self.g.values.get(rc)
         if v is None:
-            f = self.g.formulas.get(rc)
-            return "=" + f if f else ""
+            return ""
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return str(v)
