@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 
 
 class Block(str, Enum):
@@ -62,6 +63,7 @@ def col_letter(col: int) -> str:
     return s
 
 
+@lru_cache(maxsize=1 << 16)
 def a1(row: int, col: int) -> str:
     """0-based (row, col) to an A1 reference."""
     return f"{col_letter(col)}{row + 1}"

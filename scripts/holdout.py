@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import random
 import shutil
 import sys
 import tempfile
@@ -21,63 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import formgen as g  # noqa: E402
-from pipeline.formplant import KINDS, expected, plant  # noqa: E402
+from pipeline.formset import generate  # noqa: E402
 from pipeline.read.labels import strip_enum  # noqa: E402
-
-NAMES = ["发展和改革局", "教育局", "科学技术局", "公安局", "民政局", "司法局", "财政局", "人力资源和社会保障局",
-         "自然资源局", "生态环境局", "住房和城乡建设局", "交通运输局", "水利局", "农业农村局", "商务局", "文化旅游局",
-         "卫生健康委员会", "退役军人事务局", "应急管理局", "审计局", "市场监督管理局", "统计局", "医疗保障局", "林业局"]
-
-
-# plants that would undo each other on one form
-CLASH = [("identity", "three_public"), ("rollup", "summary_blank"), ("score", "grade"), ("score", "missing")]
-
-
-def random_drift(rng: random.Random) -> g.Drift:
-    return g.Drift(row_offset=rng.choice([0, 0, 1, 2, 5]), col_offset=rng.choice([0, 0, 1, 3]),
-                   gap_rows=rng.choice([0, 0, 1, 2]), synonyms=rng.random() < .5, shuffle=rng.random() < .4,
-                   text_numbers=rng.random() < .3, yuan_block=rng.choice([""] * 6 + ["income", "fixed_assets"]),
-                   formulas=rng.random() < .2, summary_blank=rng.random() < .15,
-                   report_sheet=rng.random() < .2, cover=rng.random() < .2,
-                   sheet_name=rng.choice(["自评表", "Sheet1", "2021年自评", "表1"]),
-                   spaced_labels=rng.random() < .3, title_row=rng.random() < .25, flat_header=rng.random() < .25)
-
-
-def generate(n: int, seed: int, work: Path, xls_share: float) -> list[dict]:
-    rng = random.Random(seed)
-    truth = []
-    convert: dict[str, list[Path]] = {"xls": [], "ods": []}
-    tmp = work / "_src"
-    tmp.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        unit = f"{rng.choice(['市', '县', '区'])}{rng.choice(NAMES)}{i}"
-        form = g.random_form(rng, unit, subs=rng.choice([1, 2, 3, 4, 6, 8]))
-        form.drift = random_drift(rng)
-        kinds = rng.sample(KINDS, rng.choice([0, 0, 1, 1, 2, 3]))
-        if any(a in kinds and b in kinds for a, b in CLASH) or ("rollup" in kinds and form.drift.summary_blank):
-            kinds = kinds[:1]
-        for kind in kinds:
-            plant(form, kind, rng)
-        writer = "op" if form.drift.formulas and rng.random() < .5 else "xw"
-        sheets = g.layout(form, rng)
-        fmt = "xlsx"
-        if rng.random() < xls_share and not form.drift.formulas:
-            fmt = rng.choice(["xls", "ods"])
-        name = f"{i:05d}.{fmt}"
-        if fmt == "xlsx":
-            (g.save_openpyxl if writer == "op" else g.save_xlsxwriter)(sheets, work / name)
-        else:
-            g.save_xlsxwriter(sheets, tmp / f"{i:05d}.xlsx")
-            convert[fmt].append(tmp / f"{i:05d}.xlsx")
-        truth.append({"file": name, "sheet": form.drift.sheet_name, "cells": form.cells, "planted": expected(form)})
-    for fmt, paths in convert.items():
-        for k in range(0, len(paths), 200):
-            if paths[k:k + 200]:
-                g.convert(paths[k:k + 200], fmt, work)
-    shutil.rmtree(tmp)
-    return truth
-
 
 def measure(truth: list[dict], out: Path) -> dict:
     with open(out / "values.csv", encoding="utf-8-sig", newline="") as fh:

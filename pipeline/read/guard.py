@@ -16,7 +16,7 @@ MAX_RATIO = 150                         # inflated / compressed, for parts over 
 RATIO_FLOOR = 20 * 1024 * 1024          # below it a part is inflated and its tokens checked instead
 MAX_TOKEN = 2 * 1024 * 1024             # longest run of bytes between XML markup characters
 MAX_ROWS = 20_000                       # a form has under a hundred rows
-MAX_COLS = 256
+MAX_COLS = 702                          # up to ZZ; three-letter columns are far beyond any form
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -104,8 +104,8 @@ def open_zip(path) -> zipfile.ZipFile:
     return zf
 
 
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d{1,7})"')
+_FAR_COL = re.compile(rb'<(?:\w+:)?c\b[^>]{0,200}?\br="[A-Z]{3}\d')   # column AAA or beyond
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]{0,200}?\br="(\d{1,7})"')
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _TOKEN = re.compile(rb"[^<>]{%d}" % MAX_TOKEN)
 
@@ -140,6 +140,8 @@ class PartReader:
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise Rejected("CORRUPT_ZIP", f"部件 {name} 已损坏，无法解压（{exc}）") from None
         data = b"".join(chunks)
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+            raise Rejected("CORRUPT_XML", f"部件 {name} 不是 UTF-8 编码的 XML，Excel/WPS 不会这样保存，疑似被改动")
         if _DTD.search(data):
             raise Rejected("XML_DTD_FORBIDDEN", f"部件 {name} 含有 DTD 或实体声明，出于安全原因拒收")
         if len(data) >= MAX_TOKEN and _TOKEN.search(data):
@@ -155,12 +157,10 @@ def _col_index(letters: bytes) -> int:
 
 
 def _extent(chunk: bytes, max_row: int, max_col: int, name: str) -> tuple[int, int]:
-    """Never trust <dimension>: look at the refs actually present."""
-    for m in _CELL_REF.finditer(chunk):
-        max_col = max(max_col, _col_index(m.group(1)))
-        max_row = max(max_row, int(m.group(2)))
-    for m in _ROW_REF.finditer(chunk):
-        max_row = max(max_row, int(m.group(1)))
-    if max_row > MAX_ROWS or max_col > MAX_COLS:
-        raise Rejected("EXTENT_LIMIT", f"工作表 {name} 的使用区域远超自评表（达第 {max_row} 行、第 {max_col} 列），疑似异常文件")
+    """Never trust <dimension>: look at the row numbers and column letters actually present."""
+    rows = _ROW_REF.findall(chunk)
+    if rows:
+        max_row = max(max_row, max(map(int, rows)))
+    if max_row > MAX_ROWS or _FAR_COL.search(chunk):
+        raise Rejected("EXTENT_LIMIT", f"工作表 {name} 的使用区域远超自评表（达第 {max_row} 行或第 703 列以后），疑似异常文件")
     return max_row, max_col

@@ -53,12 +53,13 @@ class Labels:
                 self.fields.setdefault(norm(w), set()).add(key)
         self.facts = {k: {norm(x) for x in xs} for k, xs in data["facts"].items()}
         self.all_facts = set().union(*self.facts.values())
+        self._fact_index: dict[str, str] = {}
+        for key, words in reversed(list(self.facts.items())):
+            for w in words:
+                self._fact_index[w] = key  # the first key listing a word wins
 
     def fact_of(self, label: str) -> str | None:
-        for key, words in self.facts.items():
-            if label in words:
-                return key
-        return None
+        return self._fact_index.get(label)
 
     def is_summary(self, org: str) -> bool:
         n = strip_enum(org)
