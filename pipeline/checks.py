@@ -1,4 +1,5 @@
-"""One runner per rule kind: (slim frame, pandera check function, detail builder for a failing row).
+"""One runner per rule kind: (frame, pandera check function, detail builder for a failing row,
+the columns the check reads — all pandera is given, so that failure reports stay cheap).
 
 The check functions are vectorised over the whole run; the detail builders run only for failing
 rows and say which cell, what was expected and what was found.
@@ -46,6 +47,13 @@ class Prepared:
                 for uid, form in enumerate(self.f.forms) for i in form.issues]
         return make_frame(rows, ["uid", "code", "cell", "block", "field", "org", "raw", "detail"])
 
+    @cached_property
+    def org_groups(self) -> dict[int, list[dict]]:
+        groups: dict[int, list[dict]] = {}
+        for rec in self.f.org_records:
+            groups.setdefault(rec["uid"], []).append(rec)
+        return groups
+
     def unit(self, uid) -> dict:
         return self.units[int(uid)]
 
@@ -88,7 +96,7 @@ def identity(rule: Rule, P: Prepared):
         others = [row[c + "@cell"] for _, c in terms if row[c + "@cell"]]
         return [_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block), field=field,
                          cell=row[lhs + "@cell"], expected=expected, actual=row[lhs], others=others)]
-    return frame, fn, detail
+    return frame, fn, detail, cols + ["is_summary"]
 
 
 def _scope(d, scope: str):
@@ -101,9 +109,7 @@ def _scope(d, scope: str):
 
 def rollup(rule: Rule, P: Prepared):
     rows = []
-    orgs = P.f.orgs
-    for uid, grp in orgs.groupby("uid", sort=False):
-        recs = grp.to_dict("records")
+    for uid, recs in P.org_groups.items():
         summary = next((r for r in recs if r["is_summary"]), None)
         if summary is None:
             continue
@@ -127,7 +133,7 @@ def rollup(rule: Rule, P: Prepared):
         return [_finding(rule, P.unit(row["uid"]), block=block, org=row["org"], field=field,
                          cell=row["cell"], expected=row["subsum"], actual=row["summary"],
                          others=row["others"])]
-    return frame, fn, detail
+    return frame, fn, detail, ["summary", "subsum"]
 
 
 def nonnegative(rule: Rule, P: Prepared):
@@ -138,7 +144,7 @@ def nonnegative(rule: Rule, P: Prepared):
         neg = d["value"].map(lambda v: v is not None and v < 0)
         return ~(neg & d["key"].isin(keys))
 
-    return frame, fn, _amount_detail(rule, P)
+    return frame, fn, _amount_detail(rule, P), ["key", "value"]
 
 
 def _amount_detail(rule: Rule, P: Prepared):
@@ -151,7 +157,7 @@ def _amount_detail(rule: Rule, P: Prepared):
 
 def cell_status(rule: Rule, P: Prepared):
     status = rule.params.get("status", "text")
-    return P.amounts, (lambda d: d["status"] != status), _amount_detail(rule, P)
+    return P.amounts, (lambda d: d["status"] != status), _amount_detail(rule, P), ["status"]
 
 
 def score_range(rule: Rule, P: Prepared):
@@ -165,7 +171,7 @@ def score_range(rule: Rule, P: Prepared):
         return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="score",
                          cell=row["f_score@cell"], expected=f"{lo}–{hi}", actual=row["f_score"],
                          raw=row["f_score@raw"])]
-    return frame, fn, detail
+    return frame, fn, detail, ["f_score"]
 
 
 def grade_for(score: Decimal, bands) -> str:
@@ -193,7 +199,7 @@ def grade(rule: Rule, P: Prepared):
                          cell=row["f_grade@cell"], expected=row["expected"], actual=str(row["f_grade"]),
                          others=[row["f_score@cell"]], extra={"score": _fmt(row["f_score"]),
                                                               "known": "、".join(sorted(names))})]
-    return frame, fn, detail
+    return frame, fn, detail, ["expected", "written"]
 
 
 def _fmt(v):
@@ -209,7 +215,7 @@ def required(rule: Rule, P: Prepared):
     def detail(row):
         return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field=row["fact"], cell="",
                          expected="", actual="", label=FACT_LABELS.get(row["fact"], row["fact"]))]
-    return frame, (lambda d: d["present"].astype(bool)), detail
+    return frame, (lambda d: d["present"].astype(bool)), detail, ["present"]
 
 
 def compare(rule: Rule, P: Prepared):
@@ -232,7 +238,7 @@ def compare(rule: Rule, P: Prepared):
         block, field = left.split(".")
         return [_finding(rule, P.unit(row["uid"]), block=block, org=row["org"], field=field,
                          cell=row["Lcell"], expected=row["R"], actual=row["L"], others=[row["Rcell"]])]
-    return frame, fn, detail
+    return frame, fn, detail, ["L", "R"]
 
 
 def duplicate(rule: Rule, P: Prepared):
@@ -250,7 +256,7 @@ def duplicate(rule: Rule, P: Prepared):
         return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="unit",
                          cell=row["f_unit@cell"], expected="", actual=row["unit"],
                          extra={"count": len(row["files"]), "files": files})]
-    return frame, fn, detail
+    return frame, fn, detail, ["files"]
 
 
 def reader_issue(rule: Rule, P: Prepared):
@@ -260,7 +266,7 @@ def reader_issue(rule: Rule, P: Prepared):
         return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field=row["field"],
                          cell=row["cell"], expected="", actual=row["raw"], raw=row["raw"],
                          extra={"detail": row["detail"]})]
-    return P.issues, (lambda d: d["code"] != code), detail
+    return P.issues, (lambda d: d["code"] != code), detail, ["code"]
 
 
 def narrative(rule: Rule, P: Prepared):
@@ -286,13 +292,12 @@ def narrative(rule: Rule, P: Prepared):
                          cell=row["cell"], expected=row["table"], actual=row["stated"],
                          others=[c for c in str(row["cells"]).split(",") if c], raw=row["frag"],
                          label=FIELD_LABELS[row["key"]])]
-    return frame, fn, detail
+    return frame, fn, detail, ["stated", "table"]
 
 
 def summary_blank(rule: Rule, P: Prepared):
     rows = []
-    for uid, grp in P.f.orgs.groupby("uid", sort=False):
-        recs = grp.to_dict("records")
+    for uid, recs in P.org_groups.items():
         summary = next((r for r in recs if r["is_summary"]), None)
         if summary is None:
             continue
@@ -310,7 +315,7 @@ def summary_blank(rule: Rule, P: Prepared):
         return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field="total",
                          cell=row["cell"], expected="", actual="", others=row["others"],
                          label=BLOCK_LABELS[row["block"]])]
-    return frame, (lambda d: pd.Series(False, index=d.index)), detail
+    return frame, (lambda d: pd.Series(False, index=d.index)), detail, ["block"]
 
 
 RUNNERS = {"identity": identity, "rollup": rollup, "nonnegative": nonnegative,

@@ -159,6 +159,8 @@ class FileResult:
     forms: list[UnitForm] = field(default_factory=list)
     source_format: str = ""
     full_calc: bool = False
+    guard_s: float = 0.0     # seconds in sniffing and the byte guard
+    read_s: float = 0.0      # seconds in the whole read (guard included)
 
 
 FINDING_COLUMNS = ["file", "sheet", "unit", "year", "rule", "severity", "block", "org", "field",

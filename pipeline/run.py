@@ -100,19 +100,26 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
                          on_result=on_file)
         for (i, _), res in zip(todo, read):
             results[i] = res
+    # worker-side seconds, summed over files (they overlap across workers)
+    timings["worker_guard_cpu"] = sum(r.guard_s for r in results if r)
+    timings["worker_read_cpu"] = sum(r.read_s for r in results if r)
     if any(r is None for r in results) or len(results) != len(items):
         raise RunIncomplete(f"有 {sum(r is None for r in results)} 个文件没有读取结果，本次汇总作废")
     forms = [f for r in results for f in r.forms]
     with _stage(timings, "frames", on_stage):
         frames = frames_mod.build(forms)
+    kinds: dict[str, float] = {}
     with _stage(timings, "rules", on_stage):
-        findings = validate(frames, pack)
+        findings = validate(frames, pack, kinds)
+    timings["narrative"] = kinds.get("narrative", 0.0)
+    timings["rules"] -= timings["narrative"]
     report = RunReport(inbox, out, pack, results, findings, frames, started, timings)
     if report.received != report.accepted + report.rejected:
         raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
     out.mkdir(parents=True, exist_ok=True)
     with _stage(timings, "exports", on_stage):
-        write_csv(out / "values.csv", frames_mod.VALUE_COLUMNS, frames.values.itertuples(index=False))
+        write_csv(out / "values.csv", frames_mod.VALUE_COLUMNS, frames.values,
+                  safe=("block", "field", "value", "cell"))
         write_csv(out / "findings.csv", FINDING_COLUMNS, (f.row() for f in findings))
         write_csv(out / "manifest.csv", MANIFEST_COLUMNS,
                   ([r.file, r.sha256, r.status, len(r.forms), r.error, r.code] for r in results))

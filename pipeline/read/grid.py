@@ -38,6 +38,7 @@ class Book:
     sheets: list[Grid]
     source_format: str
     full_calc: bool = False   # the writer asked for recalculation: cached values are not trusted
+    guard_s: float = 0.0      # seconds spent in the byte guard (benchmark only)
 
 
 def grid_from_rows(name: str, rows: list[list], merged, hidden: bool = False) -> Grid:

@@ -6,6 +6,7 @@ message is the Chinese reason a reviewer reads.
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -116,8 +117,16 @@ class PartReader:
     def __init__(self, zf: zipfile.ZipFile):
         self.zf = zf
         self.total = 0
+        self.seconds = 0.0   # time spent inflating and checking, reported by the benchmark
 
     def read(self, name: str, sheet: bool = False) -> bytes:
+        t0 = time.perf_counter()
+        try:
+            return self._read(name, sheet)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _read(self, name: str, sheet: bool) -> bytes:
         try:
             info = self.zf.getinfo(name)
         except KeyError:
@@ -142,7 +151,7 @@ class PartReader:
         data = b"".join(chunks)
         if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
             raise Rejected("CORRUPT_XML", f"部件 {name} 不是 UTF-8 编码的 XML，Excel/WPS 不会这样保存，疑似被改动")
-        if _DTD.search(data):
+        if b"<!" in data and _DTD.search(data):
             raise Rejected("XML_DTD_FORBIDDEN", f"部件 {name} 含有 DTD 或实体声明，出于安全原因拒收")
         if len(data) >= MAX_TOKEN and _TOKEN.search(data):
             raise Rejected("XML_TOKEN_LIMIT", f"部件 {name} 含有超长的单个文本或属性（超过 {MAX_TOKEN // 1048576} MB），疑似恶意文件")

@@ -72,10 +72,21 @@ def _text_of(si) -> str:
     return "".join(parts)
 
 
-def read_xlsx(path) -> Book:
+_NEEDS_OWN_PARSER = (b"</f>", b"<f ", b":f>", b":f ", b't="e"', b'hidden="1"', b'hidden="true"')
+
+
+def _needs_own_parser(data: bytes) -> bool:
+    """Formulas, error cells or hidden rows/columns: plain substring tests, cheaper than a regex."""
+    return any(marker in data for marker in _NEEDS_OWN_PARSER)
+
+
+def read_xlsx(path, zf: zipfile.ZipFile | None = None) -> Book:
+    """Guard every part, then read. Sheets without formulas, error cells or hidden rows/columns
+    (most forms) go to python-calamine for speed; the others, and Strict files, to the own parser
+    below, which sees formula text and error cells."""
     from .guard import open_zip
 
-    zf = open_zip(path)
+    zf = zf or open_zip(path)
     with zf:
         parts = PartReader(zf)
         names = set(zf.namelist())
@@ -92,9 +103,10 @@ def read_xlsx(path) -> Book:
                 target = rel.get("Target", "")
                 target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
                 targets[rel.get("Id")] = (target, rel.get("Type", ""))
-        shared = _shared_strings(parts, targets, names)
+        shared_part = next((t for t, typ in targets.values() if typ.endswith("/sharedStrings") and t in names), None)
+        shared_bytes = parts.read(shared_part) if shared_part else b""
         full_calc = False
-        sheets = []
+        listed = []
         for el in wb.iter():
             tag = _local(el.tag)
             if tag == "calcPr" and el.get("fullCalcOnLoad") in ("1", "true"):
@@ -104,12 +116,43 @@ def read_xlsx(path) -> Book:
             target, typ = targets.get(_attr(el, "id"), (None, ""))
             if not target or target not in names or not typ.endswith("/worksheet"):
                 continue  # chart sheets and dialog sheets hold no form
-            grid = _read_sheet(parts.read(target, sheet=True), target, el.get("name", ""), shared)
-            grid.hidden = el.get("state", "visible") != "visible"
-            sheets.append(grid)
-        if not sheets:
+            listed.append((el.get("name", ""), el.get("state", "visible") != "visible", target,
+                           parts.read(target, sheet=True)))
+        if not listed:
             raise Rejected("NO_SHEETS", "工作簿中没有可读取的工作表")
-        return Book(sheets=sheets, source_format="xlsx", full_calc=full_calc)
+        strict = "purl.oclc.org" in wb.tag
+        sheets = None
+        if not strict and not any(_needs_own_parser(data) for *_, data in listed):
+            sheets = _calamine_sheets(path, listed)
+        if sheets is None:
+            shared = [_text_of(si) for si in _parse(shared_bytes, shared_part, fast=True)] if shared_bytes else []
+            sheets = []
+            for name, hidden, target, data in listed:
+                grid = _read_sheet(data, target, name, shared)
+                grid.hidden = hidden
+                sheets.append(grid)
+        return Book(sheets=sheets, source_format="xlsx", full_calc=full_calc, guard_s=parts.seconds)
+
+
+def _calamine_sheets(path, listed) -> list[Grid] | None:
+    """Cached values and merged ranges from python-calamine; None to fall back to the own parser."""
+    import python_calamine as pc
+
+    from .grid import grid_from_rows
+
+    try:
+        with open(path, "rb") as fh:
+            wb = pc.CalamineWorkbook.from_filelike(fh)
+        if list(wb.sheet_names) != [name for name, *_ in listed]:
+            return None
+        out = []
+        for name, hidden, _, _ in listed:
+            sh = wb.get_sheet_by_name(name)
+            out.append(grid_from_rows(name, sh.to_python(skip_empty_area=False), sh.merged_cell_ranges, hidden))
+        wb.close()
+        return out
+    except Exception:
+        return None
 
 
 def _find_workbook_part(zf: zipfile.ZipFile, parts: PartReader, names: set[str]) -> str:
@@ -125,14 +168,6 @@ def _find_workbook_part(zf: zipfile.ZipFile, parts: PartReader, names: set[str])
     if any(n.startswith("ppt/") for n in names):
         raise Rejected("NOT_A_WORKBOOK", "这是 PowerPoint 文档，不是电子表格")
     raise Rejected("NOT_A_WORKBOOK", "压缩包中没有工作簿，不是 Excel 文件")
-
-
-def _shared_strings(parts: PartReader, targets: dict, names: set[str]) -> list[str]:
-    for target, typ in targets.values():
-        if typ.endswith("/sharedStrings") and target in names:
-            root = _parse(parts.read(target), target, fast=True)
-            return [_text_of(si) for si in root]
-    return []
 
 
 def _read_sheet(data: bytes, part: str, name: str, shared: list[str]) -> Grid:

@@ -30,17 +30,18 @@ def read_book(path: Path) -> Book:
         cfb_kind(data)
         return _read_calamine(path, "xls")
     zf = open_zip(path)
-    with zf:
-        names = set(zf.namelist())
-        if "mimetype" in names:
+    names = set(zf.namelist())
+    if "mimetype" in names:
+        with zf:
             mime = PartReader(zf).read("mimetype")[:100]
-            if b"opendocument.spreadsheet" in mime:
-                PartReader(zf).read("content.xml")  # size, DTD and token checks before calamine
-                return _read_calamine(path, "ods")
-            raise Rejected("NOT_A_WORKBOOK", "这是 OpenDocument 文本或演示文件，不是电子表格")
-        if "EncryptionInfo" in names or "EncryptedPackage" in names:
-            raise Rejected("ENCRYPTED", "工作簿设置了打开密码，无法读取；请去除密码后重新报送")
-    return read_xlsx(path)
+            if b"opendocument.spreadsheet" not in mime:
+                raise Rejected("NOT_A_WORKBOOK", "这是 OpenDocument 文本或演示文件，不是电子表格")
+            PartReader(zf).read("content.xml")  # size, DTD and token checks before calamine
+        return _read_calamine(path, "ods")
+    if "EncryptionInfo" in names or "EncryptedPackage" in names:
+        zf.close()
+        raise Rejected("ENCRYPTED", "工作簿设置了打开密码，无法读取；请去除密码后重新报送")
+    return read_xlsx(path, zf)
 
 
 def _read_calamine(path: Path, fmt: str) -> Book:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from ..models import BLOCK_FIELDS, BLOCK_LABELS, Fact, FileResult, Issue, UnitForm
@@ -19,17 +20,18 @@ FORM_TITLE = "整体支出绩效自评表"
 
 def read_file(path: Path, rel: str) -> FileResult:
     """Read one input file. Never raises for a bad file: returns a rejected FileResult."""
+    t0 = time.perf_counter()
     sha = sha256_of(path)
     try:
         book = read_book(path)
         forms = parse_book(book, rel)
     except Rejected as rej:
-        return FileResult(rel, sha, "rejected", rej.code, rej.message)
+        return FileResult(rel, sha, "rejected", rej.code, rej.message, read_s=time.perf_counter() - t0)
     if not forms:
         return FileResult(rel, sha, "rejected", "NO_FORM",
                           "工作簿中没有找到自评表（没有“机构名称”及收入、支出等表格）", source_format=book.source_format)
     return FileResult(rel, sha, "accepted", forms=forms, source_format=book.source_format,
-                      full_calc=book.full_calc)
+                      full_calc=book.full_calc, guard_s=book.guard_s, read_s=time.perf_counter() - t0)
 
 
 def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm]:

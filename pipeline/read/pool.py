@@ -10,9 +10,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import resource
+import sys
 import time
 import traceback
 from collections import deque
+from contextlib import contextmanager
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable, Iterable
@@ -60,14 +62,36 @@ def _failed(path, rel: str, code: str, message: str) -> FileResult:
     return FileResult(rel, sha, "rejected", code, message)
 
 
+@contextmanager
+def _no_main_import():
+    """Workers need only the reader: keep multiprocessing from re-importing the caller's main
+    module in each worker (pandas for a script, nothing at all for code run from stdin)."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__dict__.pop("__file__", None)
+            main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.update(saved)
+            if "__spec__" not in saved:
+                main.__dict__.pop("__spec__", None)
+
+
 class _Slot:
+    """One worker and the tasks sent to it: the first is being read, the rest wait in its pipe
+    so that the worker never idles while the parent handles a result."""
+
     def __init__(self, ctx, memory_mb: int):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker, args=(child, memory_mb), daemon=True)
-        self.proc.start()
+        with _no_main_import():
+            self.proc.start()
         child.close()
-        self.task = None
-        self.started = 0.0
+        self.tasks: deque = deque()
+        self.started = 0.0   # when the first task began (its predecessor's result came back)
 
     def kill(self) -> None:
         try:
@@ -80,7 +104,7 @@ class _Slot:
 
 def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float = DEFAULT_TIMEOUT,
               memory_mb: int = DEFAULT_MEMORY_MB,
-              on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+              on_result: Callable[[FileResult], None] | None = None, depth: int = 2) -> list[FileResult]:
     """Read every (path, rel) pair; results come back in input order."""
     items = list(items)
     if not items:
@@ -98,45 +122,49 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
             on_result(res)
 
     def feed(slot: _Slot) -> None:
-        if queue:
+        while queue and len(slot.tasks) < depth:
             idx, (path, rel) = queue.popleft()
-            slot.task = (idx, str(path), rel)
-            slot.started = time.monotonic()
-            slot.conn.send(slot.task)
-        else:
-            slot.task = None
+            task = (idx, str(path), rel)
+            if not slot.tasks:
+                slot.started = time.monotonic()
+            slot.tasks.append(task)
+            slot.conn.send(task)
+
+    def replace(i: int, code: str, message: str) -> None:
+        """The worker in slot i is gone: its current file gets the reason, the rest go back."""
+        slot = slots[i]
+        idx, path, rel = slot.tasks.popleft()
+        slot.kill()
+        done(idx, _failed(path, rel, code, message))
+        for t_idx, t_path, t_rel in reversed(slot.tasks):
+            queue.appendleft((t_idx, (Path(t_path), t_rel)))
+        slots[i] = _Slot(ctx, memory_mb)
+        feed(slots[i])
 
     try:
         for s in slots:
             feed(s)
-        while any(s.task for s in slots):
-            busy = {s.conn: s for s in slots if s.task}
+        while any(s.tasks for s in slots):
+            busy = {s.conn: i for i, s in enumerate(slots) if s.tasks}
             for conn in wait(list(busy), timeout=0.25):
-                slot = busy[conn]
+                i = busy[conn]
+                slot = slots[i]
                 try:
                     idx, res = conn.recv()
                 except (EOFError, OSError):
-                    idx, path, rel = slot.task
                     slot.proc.join(timeout=5)
                     code = slot.proc.exitcode
-                    slot.kill()
                     how = f"信号 {-code}" if code is not None and code < 0 else f"退出码 {code}"
-                    done(idx, _failed(path, rel, "PARSER_KILLED",
-                                      f"读取程序异常终止（{how}，多为内存超限），文件可能损坏或为恶意构造"))
-                    slots[slots.index(slot)] = slot = _Slot(ctx, memory_mb)
-                    feed(slot)
+                    replace(i, "PARSER_KILLED", f"读取程序异常终止（{how}，多为内存超限），文件可能损坏或为恶意构造")
                     continue
+                slot.tasks.popleft()
+                slot.started = time.monotonic()
                 done(idx, res)
                 feed(slot)
             now = time.monotonic()
             for i, slot in enumerate(slots):
-                if slot.task and now - slot.started > timeout:
-                    idx, path, rel = slot.task
-                    slot.kill()
-                    done(idx, _failed(path, rel, "PARSE_TIMEOUT",
-                                      f"读取超过 {timeout:g} 秒仍未完成，已中止；文件可能异常"))
-                    slots[i] = _Slot(ctx, memory_mb)
-                    feed(slots[i])
+                if slot.tasks and now - slot.started > timeout:
+                    replace(i, "PARSE_TIMEOUT", f"读取超过 {timeout:g} 秒仍未完成，已中止；文件可能异常")
     finally:
         for s in slots:
             try:

@@ -21,10 +21,12 @@ def guard(text) -> str:
     return s
 
 
-def write_csv(path: Path, header: list[str], rows) -> None:
+def write_csv(path: Path, header: list[str], rows, safe: tuple[str, ...] = ()) -> None:
+    """safe: columns holding only the tool's own words, numbers or cell refs (left unguarded)."""
+    keep = [h in safe for h in header]
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(header)
             for row in rows:
-                w.writerow([guard(v) for v in row])
+                w.writerow([v if k else guard(v) for k, v in zip(keep, row)])

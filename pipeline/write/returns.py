@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from copy import copy
 from pathlib import Path
 
 from ..models import SEVERITY_LABELS
@@ -37,7 +39,10 @@ def write_returns(report, jobs: int = 0) -> int:
             write_one(*t)
     else:
         import multiprocessing as mp
-        with ProcessPoolExecutor(max_workers=jobs or None, mp_context=mp.get_context("forkserver")) as ex:
+        from ..read.pool import _no_main_import
+
+        with _no_main_import(), ProcessPoolExecutor(max_workers=jobs or None,
+                                                    mp_context=mp.get_context("forkserver")) as ex:
             list(ex.map(_star, tasks, chunksize=8))
     return len(tasks)
 
@@ -64,7 +69,8 @@ def _load_own(src: Path):
         if sniff(fh.read(8), src.stat().st_size) != "zip":
             return None
     try:
-        wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
+        with _fast_merges():
+            wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
     except Exception:
         return None
     if not wb.worksheets:
@@ -75,6 +81,41 @@ def _load_own(src: Path):
                 if c.data_type == "f" and isinstance(c.value, str) and not _simple(c.value):
                     _text(c, c.value)
     return wb
+
+
+@contextmanager
+def _fast_merges():
+    """openpyxl rebuilds the borders of every merged range on load (about 90% of its load time
+    on these forms). The file already styles each cell of a merge, so keep those styles on the
+    MergedCell placeholders instead: faster, and closer to what the unit drew."""
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.worksheet import _reader
+    from openpyxl.worksheet.cell_range import MultiCellRange
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    def bind(self):
+        if not self.parser.merged_cells:
+            return
+        cells, ranges = self.ws._cells, []
+        for cr in self.parser.merged_cells.mergeCell:
+            mcr = MergedCellRange(self.ws, cr.ref)
+            it = mcr.cells
+            next(it)  # the top-left cell keeps its value and style
+            for row, col in it:
+                old = cells.get((row, col))
+                placeholder = MergedCell(self.ws, row, col)
+                if old is not None:
+                    placeholder._style = copy(old._style)
+                cells[row, col] = placeholder
+            ranges.append(mcr)
+        self.ws.merged_cells = MultiCellRange(ranges)
+
+    original = _reader.WorksheetReader.bind_merged_cells
+    _reader.WorksheetReader.bind_merged_cells = bind
+    try:
+        yield
+    finally:
+        _reader.WorksheetReader.bind_merged_cells = original
 
 
 def _simple(formula: str) -> bool:

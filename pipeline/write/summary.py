@@ -36,18 +36,23 @@ class Sheet:
         self.row = 0
         for c, w in enumerate(widths):
             self.ws.set_column(c, c, w)
+        # the undecorated writers: the public ones first parse A1 notation, a cost per cell
+        self._num = getattr(self.ws, "_write_number", self.ws.write_number)
+        self._str = getattr(self.ws, "_write_string", self.ws.write_string)
 
     def put(self, col: int, value, fmt=None) -> None:
-        """Numbers as numbers, everything else as a literal string."""
-        ws, r = self.ws, self.row
+        """Numbers as numbers, everything else as a literal string; nothing for an empty cell
+        unless it carries a format."""
+        r = self.row
         if value is None or value == "":
-            ws.write_blank(r, col, None, fmt)
+            if fmt is not None:
+                self.ws.write_blank(r, col, None, fmt)
         elif isinstance(value, Decimal):
-            ws.write_number(r, col, float(value), fmt or self.f["amount"])
+            self._num(r, col, float(value), fmt or self.f["amount"])
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            ws.write_number(r, col, value, fmt)
+            self._num(r, col, value, fmt)
         else:
-            ws.write_string(r, col, str(value), fmt)
+            self._str(r, col, str(value), fmt)
 
     def line(self, values, fmt=None) -> None:
         for c, v in enumerate(values):
@@ -60,7 +65,7 @@ class Sheet:
 
 def _widths(header: list[str], rows: list[list], lo: float = 6, hi: float = 60) -> list[float]:
     widths = [text_width(h) + 2 for h in header]
-    for row in rows[:2000]:
+    for row in rows[:300]:  # a sample is enough to size a column
         for c, v in enumerate(row):
             if c < len(widths) and v is not None:
                 s = v if isinstance(v, str) else f"{float(v):.2f}" if isinstance(v, Decimal) else str(v)
@@ -92,11 +97,18 @@ def write_summary(report, path: Path) -> None:
         wb.close()
 
 
+def _unit_records(report) -> list[dict]:
+    recs = getattr(report, "_unit_recs", None)
+    if recs is None:
+        recs = report._unit_recs = report.frames.units.to_dict("records") if report.units else []
+    return recs
+
+
 def _overview(wb, f, report) -> None:
     sev = Counter(x.severity for x in report.findings)
     units_with_errors = len({(x.file, x.sheet) for x in report.findings if x.severity == "error"})
     grades = Counter()
-    for u in report.frames.units.to_dict("records") if report.units else []:
+    for u in _unit_records(report):
         g = str(u.get("f_grade") or "").strip()
         grades[g[:1] if g[:1] in GRADES else ("未填" if not g else "其他")] += 1
     rows = [["汇总日期", report.started.strftime("%Y-%m-%d %H:%M")], ["输入文件夹", str(report.inbox)],
@@ -125,7 +137,7 @@ def _overview(wb, f, report) -> None:
 
 
 def _consolidation(wb, f, report) -> None:
-    units = report.frames.units.to_dict("records") if report.units else []
+    units = _unit_records(report)
     counts = Counter((x.uid, x.severity) for x in report.findings)
     header = ["序号", "单位", "年度", "文件", "工作表", "数据来源"] + [
         f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS] + ["错误", "警告"]
@@ -171,7 +183,7 @@ def _detail(wb, f, report) -> None:
     for x in report.findings:
         if x.cell and x.uid >= 0:
             marks.setdefault((x.uid, x.cell), []).append(x)
-    orgs = report.frames.orgs.to_dict("records") if report.units else []
+    orgs = report.frames.org_records
     header = ["单位", "年度", "文件", "工作表", "机构", "是否汇总行"] + [
         f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS]
     rows = [[o["unit"], o["year"], o["file"], o["sheet"], o["org"], "汇总行" if o["is_summary"] else ""]

@@ -1,0 +1,152 @@
+"""Benchmark: the whole `selfeval run` on N generated forms, stage by stage, against a baseline.
+
+    python bench/run.py --n 10000 [--jobs 0] [--baseline 300] [--returns] [--xls 0.03]
+
+Forms are generated once per (n, seed) into bench/work/ (random drift combinations, a share with
+planted discrepancies, a share of .xls/.ods when LibreOffice is present). The baseline, run in the
+same process on a sample of the same .xlsx files, is what a plain script does: openpyxl's full
+load of each form and one sum checked in a loop. Results go to bench/results/*.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from pipeline.formset import generate  # noqa: E402
+from pipeline.run import run  # noqa: E402
+
+
+class RssSampler:
+    """Peak resident memory of this process and all its descendants, sampled every 50 ms."""
+
+    def __init__(self):
+        self.peak = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+    def _loop(self):
+        me = os.getpid()
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _tree_rss(me))
+            time.sleep(0.05)
+
+
+def _tree_rss(root: int) -> int:
+    parents: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    parents[int(d)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, frontier = {root}, [root]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parents.items() if pp == p and c not in tree]
+        tree.update(kids)
+        frontier += kids
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def baseline(files: list[Path]) -> float:
+    """Forms per second for openpyxl's full load plus one sum checked in a plain loop."""
+    from openpyxl import load_workbook
+
+    t0 = time.perf_counter()
+    for path in files:
+        wb = load_workbook(path)
+        done = False
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(values_only=True):
+                nums = [v for v in row if isinstance(v, (int, float))]
+                if len(nums) >= 6:
+                    _ = abs(nums[0] - sum(nums[1:6])) < 0.01
+                    done = True
+                    break
+            if done:
+                break
+    return len(files) / (time.perf_counter() - t0)
+
+
+def forms_dir(n: int, seed: int, xls: float) -> Path:
+    d = ROOT / "work" / f"forms-{n}-{seed}-{xls}"
+    if not (d / ".done").exists():
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
+        t0 = time.perf_counter()
+        generate(n, seed, d, xls if shutil.which("soffice") else 0.0, jobs=os.cpu_count() or 1)
+        (d / ".done").write_text(f"{time.perf_counter() - t0:.1f}")
+    return d
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=0)
+    ap.add_argument("--baseline", type=int, default=300, help="files the baseline reads (a sample)")
+    ap.add_argument("--returns", action="store_true", help="also time the marked-up returns")
+    ap.add_argument("--xls", type=float, default=0.03)
+    args = ap.parse_args()
+    inbox = forms_dir(args.n, args.seed, args.xls)
+    out = ROOT / "work" / f"out-{args.n}"
+    stages: list[tuple[str, float]] = []
+    with RssSampler() as rss:
+        t0 = time.perf_counter()
+        report = run(inbox, out, jobs=args.jobs, returns=False)
+        total = time.perf_counter() - t0
+    returns_s = returns_n = None
+    if args.returns:
+        from pipeline.write.returns import write_returns
+
+        t1 = time.perf_counter()
+        returns_n = write_returns(report, jobs=args.jobs)
+        returns_s = time.perf_counter() - t1
+    sample = sorted(p for p in inbox.iterdir() if p.suffix == ".xlsx")[: args.baseline]
+    base = baseline(sample)
+    t = report.timings
+    ours = report.received / total
+    result = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(), "n": args.n,
+        "jobs": args.jobs or os.cpu_count(), "accepted": report.accepted, "units": report.units,
+        "findings": len(report.findings), "total_s": round(total, 2), "forms_per_s": round(ours, 1),
+        "stages_s": {k: round(v, 3) for k, v in t.items()},
+        "peak_rss_mb": round(rss.peak / 2 ** 20), "baseline_files": len(sample),
+        "baseline_forms_per_s": round(base, 1), "ratio": round(ours / base, 1),
+        "returns_s": None if returns_s is None else round(returns_s, 2), "returns_files": returns_n,
+    }
+    (ROOT / "results").mkdir(exist_ok=True)
+    name = f"{result['date'].replace(':', '')}-n{args.n}.json"
+    (ROOT / "results" / name).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
