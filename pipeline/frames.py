@@ -54,37 +54,46 @@ def fmt(d: Decimal | None) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def build(forms: list[UnitForm]) -> Frames:
+def records(form: UnitForm) -> tuple[list[dict], dict, list[tuple]]:
+    """One form's org rows, unit row and values.csv rows. Independent of the other forms, so a
+    run computes them while the workers are still reading; build() only numbers and stacks them."""
+    unit, year = form.unit_name, form.year_value
+    base = {"uid": -1, "file": form.file, "sheet": form.sheet, "unit": unit, "year": year}
+    merged: dict[str, dict] = {}
+    value_rows = []
+    for row in form.rows:
+        key = "__summary__" if row.is_summary else (strip_enum(row.org) or f"#{row.position}")
+        rec = merged.get(key)
+        if rec is None:
+            rec = merged[key] = {**base, "org": row.org, "is_summary": row.is_summary,
+                                 "position": len(merged)}
+        rec[f"{row.block}@org"] = row.org
+        rec[f"{row.block}@org_cell"] = row.org_cell
+        for fld, amt in row.amounts.items():
+            col = f"{row.block}.{fld}"
+            rec[col] = amt.value
+            rec[col + "@cell"] = amt.cell
+            rec[col + "@status"] = amt.status
+            rec[col + "@raw"] = amt.raw
+            if amt.status != "blank" or amt.raw:
+                value_rows.append((form.file, form.sheet, unit, year, row.org,
+                                   row.block, fld, fmt(amt.value), amt.cell, amt.raw))
+    orgs = list(merged.values())
+    return orgs, _unit_record(base, form, orgs), value_rows
+
+
+def build(forms: list[UnitForm], prepared: dict[int, tuple] | None = None) -> Frames:
+    """prepared: records(form) already computed, keyed by id(form)."""
     org_rows, unit_rows, value_rows = [], [], []
     for uid, form in enumerate(forms):
-        unit, year = form.unit_name, form.year_value
-        base = {"uid": uid, "file": form.file, "sheet": form.sheet, "unit": unit, "year": year}
-        merged: dict[str, dict] = {}
-        order: list[str] = []
-        for row in form.rows:
-            key = "__summary__" if row.is_summary else (strip_enum(row.org) or f"#{row.position}")
-            rec = merged.get(key)
-            if rec is None:
-                rec = merged[key] = {**base, "org": row.org, "is_summary": row.is_summary,
-                                     "position": len(order)}
-                order.append(key)
-            rec[f"{row.block}@org"] = row.org
-            rec[f"{row.block}@org_cell"] = row.org_cell
-            for fld, amt in row.amounts.items():
-                col = f"{row.block}.{fld}"
-                rec[col] = amt.value
-                rec[col + "@cell"] = amt.cell
-                rec[col + "@status"] = amt.status
-                rec[col + "@raw"] = amt.raw
-                if amt.status != "blank" or amt.raw:
-                    value_rows.append((form.file, form.sheet, unit, year, row.org,
-                                       row.block, fld, fmt(amt.value), amt.cell, amt.raw))
-        org_rows.extend(merged[k] for k in order)
-        unit_rows.append(_unit_record(base, form, [merged[k] for k in order]))
-    orgs = _columns(org_rows, ORG_COLUMNS)
-    units = frame(unit_rows)
-    values = value_rows
-    return Frames(forms, orgs, units, values, org_rows)
+        orgs, unit_rec, values = (prepared or {}).get(id(form)) or records(form)
+        for rec in orgs:
+            rec["uid"] = uid
+        unit_rec["uid"] = uid
+        org_rows.extend(orgs)
+        unit_rows.append(unit_rec)
+        value_rows.extend(values)
+    return Frames(forms, _columns(org_rows, ORG_COLUMNS), frame(unit_rows), value_rows, org_rows)
 
 
 def _fact(rec: dict, name: str, fact) -> None:

@@ -93,11 +93,19 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     items = discover(inbox, out)
     if on_discovered:
         on_discovered(len(items))
+    prepared: dict[int, tuple] = {}
+
+    def arrived(result: FileResult) -> None:
+        for form in result.forms:  # per-form frame rows, built while the workers read on
+            prepared[id(form)] = frames_mod.records(form)
+        if on_file:
+            on_file(result)
+
     with _stage(timings, "read", None):
         results = [_symlink_result(p, rel) if p.is_symlink() else None for p, rel in items]
         todo = [(i, it) for i, it in enumerate(items) if results[i] is None]
         read = read_many([it for _, it in todo], jobs=jobs, timeout=timeout, memory_mb=memory_mb,
-                         on_result=on_file)
+                         on_result=arrived)
         for (i, _), res in zip(todo, read):
             results[i] = res
     # worker-side seconds, summed over files (they overlap across workers)
@@ -107,7 +115,7 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
         raise RunIncomplete(f"有 {sum(r is None for r in results)} 个文件没有读取结果，本次汇总作废")
     forms = [f for r in results for f in r.forms]
     with _stage(timings, "frames", on_stage):
-        frames = frames_mod.build(forms)
+        frames = frames_mod.build(forms, prepared)
     kinds: dict[str, float] = {}
     with _stage(timings, "rules", on_stage):
         findings = validate(frames, pack, kinds)

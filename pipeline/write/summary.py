@@ -195,20 +195,28 @@ def _detail(wb, f, report) -> None:
     sh.ws.freeze_panes(1, 5)
     sh.ws.set_row(0, 45)
     sh.header(header)
+    marked_units = {uid for uid, _ in marks}
+    cell_keys = [(6 + i, k + "@cell", k + "@raw") for i, k in enumerate(ALL_FIELDS)]
+    put = sh.put
     for o, row in zip(orgs, rows):
-        for c, v in enumerate(row):
-            fmt = None
-            if c >= 6:
-                key = ALL_FIELDS[c - 6]
-                hits = marks.get((o["uid"], o.get(key + "@cell") or ""))
-                if hits:
-                    worst = min(hits, key=lambda x: ("error", "warning", "info").index(x.severity))
-                    fmt = f[worst.severity]
-                    sh.put(c, v if v is not None else o.get(key + "@raw") or None, fmt)
-                    note = "\n".join(f"[{x.rule}] {x.message}" for x in hits)
-                    sh.ws.write_comment(sh.row, c, note[:30000], {"x_scale": 3, "y_scale": 2})
-                    continue
-            sh.put(c, v, fmt)
+        for c in range(6):
+            put(c, row[c])
+        if o["uid"] not in marked_units:  # most org rows carry no finding
+            for c in range(6, len(row)):
+                if row[c] is not None:
+                    put(c, row[c])
+            sh.row += 1
+            continue
+        for c, cell_key, raw_key in cell_keys:
+            v = row[c]
+            hits = marks.get((o["uid"], o.get(cell_key) or ""))
+            if hits:
+                worst = min(hits, key=lambda x: ("error", "warning", "info").index(x.severity))
+                put(c, v if v is not None else o.get(raw_key) or None, f[worst.severity])
+                note = "\n".join(f"[{x.rule}] {x.message}" for x in hits)
+                sh.ws.write_comment(sh.row, c, note[:30000], {"x_scale": 3, "y_scale": 2})
+            elif v is not None:
+                put(c, v)
         sh.row += 1
     if rows:
         sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
