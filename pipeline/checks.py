@@ -15,7 +15,7 @@ from .frames import Frames, frame as make_frame
 from .models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .narrative import extract
 from .read.labels import norm
-from .ruleset import Rule, RulePack
+from .ruleset import ALL_FIELDS, Rule, RulePack
 
 ZERO = Decimal(0)
 FACT_LABELS = {"unit": "填报单位", "year": "年度", "contact": "联系人", "score": "绩效自评综合得分",
@@ -29,17 +29,6 @@ class Prepared:
         self.f = frames
         self.tol = pack.tolerance
         self.units = {int(u["uid"]): u for u in frames.units.to_dict("records")}
-
-    @cached_property
-    def amounts(self) -> pd.DataFrame:
-        rows = []
-        for uid, form in enumerate(self.f.forms):
-            for row in form.rows:
-                for fld, a in row.amounts.items():
-                    rows.append((uid, row.block, fld, f"{row.block}.{fld}", a.value, a.cell, a.status,
-                                 a.raw, row.org))
-        return make_frame(rows, ["uid", "block", "field", "key", "value", "cell", "status",
-                                           "raw", "org"])
 
     @cached_property
     def issues(self) -> pd.DataFrame:
@@ -137,27 +126,42 @@ def rollup(rule: Rule, P: Prepared):
 
 
 def nonnegative(rule: Rule, P: Prepared):
-    frame = P.amounts
-    keys = set(rule.fields)
+    """On the org rows: a row fails when any listed amount is negative; one finding per cell."""
+    keys = list(rule.fields)
+
+    def bad(v) -> bool:
+        return v is not None and v < 0
 
     def fn(d):
-        neg = d["value"].map(lambda v: v is not None and v < 0)
-        return ~(neg & d["key"].isin(keys))
+        return ~pd.concat([d[k].map(bad) for k in keys], axis=1).any(axis=1)
 
-    return frame, fn, _amount_detail(rule, P), ["key", "value"]
-
-
-def _amount_detail(rule: Rule, P: Prepared):
-    def detail(row):
-        return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"],
-                         field=row["field"], cell=row["cell"], expected="", actual=row["value"]
-                         if row["value"] is not None else row["raw"], raw=row["raw"])]
-    return detail
+    return P.f.orgs, fn, _cells_detail(rule, P, keys, bad), keys
 
 
 def cell_status(rule: Rule, P: Prepared):
+    """On the org rows: a row fails when any amount cell has this status (text, error, formula)."""
     status = rule.params.get("status", "text")
-    return P.amounts, (lambda d: d["status"] != status), _amount_detail(rule, P), ["status"]
+    cols = [k + "@status" for k in ALL_FIELDS]
+
+    def fn(d):
+        return ~(d[cols] == status).any(axis=1)
+
+    return P.f.orgs, fn, _cells_detail(rule, P, ALL_FIELDS, None, status), cols
+
+
+def _cells_detail(rule: Rule, P: Prepared, keys, bad=None, status=None):
+    def detail(row):
+        out = []
+        for key in keys:
+            v = row.get(key)
+            if (bad is not None and bad(v)) or (status is not None and row.get(key + "@status") == status):
+                block, field = key.split(".")
+                raw = row.get(key + "@raw") or ""
+                out.append(_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block),
+                                    field=field, cell=row[key + "@cell"], expected="",
+                                    actual=v if v is not None else raw, raw=raw))
+        return out
+    return detail
 
 
 def score_range(rule: Rule, P: Prepared):

@@ -98,6 +98,7 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     def arrived(result: FileResult) -> None:
         for form in result.forms:  # per-form frame rows, built while the workers read on
             prepared[id(form)] = frames_mod.records(form)
+            form.rows = []  # the org rows now live in the frame rows; keep one copy in memory
         if on_file:
             on_file(result)
 
@@ -116,6 +117,7 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     forms = [f for r in results for f in r.forms]
     with _stage(timings, "frames", on_stage):
         frames = frames_mod.build(forms, prepared)
+        prepared.clear()
     kinds: dict[str, float] = {}
     with _stage(timings, "rules", on_stage):
         findings = validate(frames, pack, kinds)

@@ -156,3 +156,21 @@ def test_libreoffice_opens_the_summary(result, tmp_path):
     assert wb.sheet_names == SHEETS
     rows = wb.get_sheet_by_name("问题清单").to_python()
     assert len(rows) == len(report.findings) + 1
+
+
+def test_returned_copy_keeps_the_units_layout(result):
+    report, out = result
+    src = load_workbook(report.inbox / "seed.xlsx")["自评表"]
+    ret = load_workbook(out / "returns" / "seed.xlsx")["自评表"]
+    assert {str(r) for r in src.merged_cells.ranges} == {str(r) for r in ret.merged_cells.ranges}
+    assert [[c.value for c in row] for row in src.iter_rows()] == [[c.value for c in row] for row in ret.iter_rows()]
+    assert src.column_dimensions["B"].width == ret.column_dimensions["B"].width
+    assert ret["B3"].font.b == src["B3"].font.b and ret["A1"].font.sz == src["A1"].font.sz
+
+
+def test_values_and_findings_are_the_same_on_a_second_run(result, tmp_path):
+    report, out = result
+    again = tmp_path / "again"
+    run(report.inbox, again, jobs=1, returns=False)
+    for name in ("values.csv", "findings.csv", "manifest.csv"):
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
