@@ -1,6 +1,7 @@
 """The selfeval command: run · check · inspect · rules. Rendering lives in render.py."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 FAIL_LEVELS = {"error": ("error",), "warning": ("error", "warning"),
                "info": ("error", "warning", "info"), "none": ()}
+
+
+@contextmanager
+def _rule_file_errors():
+    """A bad rule pack is the user's to fix: say where, in Chinese, and exit 2."""
+    try:
+        yield
+    except RuleFileError as exc:
+        render.console.print(f"[red]规则文件有误：{exc}[/]")
+        raise typer.Exit(2)
 
 
 def _exit_code(report, fail_on: str) -> int:
@@ -50,14 +61,11 @@ def run(inbox: Path = typer.Argument(..., help="报送文件所在文件夹（�
         render.console.print(f"[red]找不到输入文件夹：{inbox}[/]")
         raise typer.Exit(2)
     try:
-        with render.RunProgress(quiet) as progress:
+        with _rule_file_errors(), render.RunProgress(quiet) as progress:
             report = run_batch(inbox, out, jobs=jobs, rules=str(rules) if rules else None,
                                tolerance=tolerance, returns=returns, timeout=timeout,
                                memory_mb=memory_mb, on_file=progress.file_done,
                                on_stage=progress.stage, on_discovered=progress.discovered)
-    except RuleFileError as exc:
-        render.console.print(f"[red]规则文件有误：{exc}[/]")
-        raise typer.Exit(2)
     except RunIncomplete as exc:
         render.console.print(f"[red]{exc}[/]")
         raise typer.Exit(3)
@@ -77,11 +85,8 @@ def check(file: Path = typer.Argument(..., help="一个自评表文件"),
     if not file.is_file():
         render.console.print(f"[red]找不到文件：{file}[/]")
         raise typer.Exit(2)
-    try:
+    with _rule_file_errors():
         report = check_file(file, rules=str(rules) if rules else None, tolerance=tolerance)
-    except RuleFileError as exc:
-        render.console.print(f"[red]规则文件有误：{exc}[/]")
-        raise typer.Exit(2)
     render.check_result(report)
     raise typer.Exit(_exit_code(report, fail_on))
 
@@ -102,11 +107,8 @@ def inspect(file: Path = typer.Argument(..., help="一个自评表文件")) -> N
 @app.command("rules")
 def list_rules(rules: Optional[Path] = typer.Option(None, "--rules", help="规则文件")) -> None:
     """列出规则包中的全部规则。"""
-    try:
+    with _rule_file_errors():
         pack = load_pack(str(rules) if rules else None)
-    except RuleFileError as exc:
-        render.console.print(f"[red]规则文件有误：{exc}[/]")
-        raise typer.Exit(2)
     render.rules_table(pack)
 
 

@@ -136,6 +136,18 @@ def _overview(wb, f, report) -> None:
         sh.line(r)
 
 
+def _amount_sheet(wb, f, name: str, header: list[str], rows: list[list], freeze_cols: int) -> Sheet:
+    """A sheet of 6 text columns then one column per amount field, header written."""
+    widths = _widths(header, rows, hi=40)
+    for c in range(6, 6 + len(ALL_FIELDS)):
+        widths[c] = max(12, min(widths[c], 16))
+    sh = Sheet(wb, name, f, widths)
+    sh.ws.freeze_panes(1, freeze_cols)
+    sh.ws.set_row(0, 45)
+    sh.header(header)
+    return sh
+
+
 def _consolidation(wb, f, report) -> None:
     units = _unit_records(report)
     counts = Counter((x.uid, x.severity) for x in report.findings)
@@ -149,29 +161,21 @@ def _consolidation(wb, f, report) -> None:
         rows.append([u["uid"] + 1, u["unit"], u["year"], u["file"], u["sheet"], source]
                     + [u.get(k) for k in ALL_FIELDS]
                     + [counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0)])
-    widths = _widths(header, rows, hi=40)
-    for c in range(6, 6 + len(ALL_FIELDS)):
-        widths[c] = max(12, min(widths[c], 16))
-    sh = Sheet(wb, "汇总表", f, widths)
-    sh.ws.freeze_panes(1, 2)
-    sh.ws.set_row(0, 45)
-    sh.header(header)
+    sh = _amount_sheet(wb, f, "汇总表", header, rows, freeze_cols=2)
     for row in rows:
         for c, v in enumerate(row):
             sh.put(c, v, f["warning"] if c == 5 and v != "汇总行" else None)
         sh.row += 1
     first, last = 2, sh.row  # Excel rows of the data, 1-based
+    totals = [sum((u.get(key) for u in units if u.get(key) is not None), Decimal(0)) for key in ALL_FIELDS]
     sh.put(5, "合计（公式，随修改变化）", f["bold"])
-    for i, key in enumerate(ALL_FIELDS):
-        col = 6 + i
-        letter = xl_col_to_name(col)
-        total = sum((u.get(key) for u in units if u.get(key) is not None), Decimal(0))
+    for i, total in enumerate(totals):
+        letter = xl_col_to_name(6 + i)
         formula = f"=SUM({letter}{first}:{letter}{max(last, first)})"
-        sh.ws.write_formula(sh.row, col, formula, f["total"], float(total))
+        sh.ws.write_formula(sh.row, 6 + i, formula, f["total"], float(total))
     sh.row += 1
     sh.put(5, "合计（本工具计算，固定值）", f["bold"])
-    for i, key in enumerate(ALL_FIELDS):
-        total = sum((u.get(key) for u in units if u.get(key) is not None), Decimal(0))
+    for i, total in enumerate(totals):
         sh.put(6 + i, total, f["total"])
     sh.row += 1
     if rows:
@@ -188,13 +192,7 @@ def _detail(wb, f, report) -> None:
         f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS]
     rows = [[o["unit"], o["year"], o["file"], o["sheet"], o["org"], "汇总行" if o["is_summary"] else ""]
             + [o.get(k) for k in ALL_FIELDS] for o in orgs]
-    widths = _widths(header, rows, hi=40)
-    for c in range(6, 6 + len(ALL_FIELDS)):
-        widths[c] = max(12, min(widths[c], 16))
-    sh = Sheet(wb, "明细", f, widths)
-    sh.ws.freeze_panes(1, 5)
-    sh.ws.set_row(0, 45)
-    sh.header(header)
+    sh = _amount_sheet(wb, f, "明细", header, rows, freeze_cols=5)
     marked_units = {uid for uid, _ in marks}
     cell_keys = [(6 + i, k + "@cell", k + "@raw") for i, k in enumerate(ALL_FIELDS)]
     put = sh.put
