@@ -52,6 +52,7 @@ class Drift:
     spaced_labels: bool = False    # line breaks and spaces typed inside header words
     title_row: bool = False        # table titles on a row of their own, not in a side column
     flat_header: bool = False      # one header row without the 其中 row (flat tables)
+    blank_row: bool = False        # an empty row between the summary row and the sub-units
 
 
 @dataclass
@@ -237,7 +238,7 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
         sh.merge(r, C(0), r, C(8), title)
         r += 1
     first_data = r + n_head
-    last = first_data + len(orgs) - 1
+    last = first_data + len(orgs) - 1 + (1 if d.blank_row else 0)
     if not d.title_row:
         sh.merge(r, C(0), last, C(0), title)
     sh.merge(r, C(1), r + n_head - 1, C(1), lab("机构名称"))
@@ -275,7 +276,7 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
             written[(i, fld)] = raw if raw is not None else v
     formulas = _formulas(form, block, cols, written, len(orgs), first_data, last) if d.formulas else {}
     for i, org in enumerate(orgs):
-        rr = first_data + i
+        rr = first_data + i + (1 if d.blank_row and i > 0 else 0)
         sh.put(rr, C(1), lab(org) if i == 0 else org)
         for fld, col in cols.items():
             v = written[(i, fld)]
@@ -307,7 +308,7 @@ def _formulas(form: Form, block: str, cols: dict, written: dict, n: int, first: 
     for i in range(1, n):
         if block != "expenditure" and isinstance(written[(i, "total")], Decimal) \
                 and (block, i, "total") not in form.cell_overrides:
-            rr = first + i
+            rr = first + i + (1 if form.drift.blank_row else 0)
             text = f"=SUM({a1(rr, min(cols[f] for f in parts))}:{a1(rr, max(cols[f] for f in parts))})"
             out[(i, "total")] = (text, sum((num(written[(i, f)]) for f in parts), D(0)))
     for fld, col in cols.items():

@@ -24,7 +24,8 @@ def random_drift(rng: random.Random) -> g.Drift:
                    formulas=rng.random() < .2, summary_blank=rng.random() < .15,
                    report_sheet=rng.random() < .2, cover=rng.random() < .2,
                    sheet_name=rng.choice(["自评表", "Sheet1", "2021年自评", "表1"]),
-                   spaced_labels=rng.random() < .3, title_row=rng.random() < .25, flat_header=rng.random() < .25)
+                   spaced_labels=rng.random() < .3, title_row=rng.random() < .25, flat_header=rng.random() < .25,
+                   blank_row=rng.random() < .15)
 
 
 def generate(n: int, seed: int, work: Path, xls_share: float, jobs: int = 1) -> list[dict]:

@@ -54,6 +54,9 @@ DRIFTS = {
     "text_numbers": g.Drift(text_numbers=True),
     "cover_and_report_sheet": g.Drift(cover=True, report_sheet=True, sheet_name="Sheet1"),
     "summary_blank": g.Drift(summary_blank=True),
+    "blank_row_in_table": g.Drift(blank_row=True, gap_rows=1),
+    "title_rows_flat_headers": g.Drift(title_row=True, flat_header=True, spaced_labels=True),
+    "blank_row_formulas": g.Drift(blank_row=True, formulas=True),
     "everything": g.Drift(row_offset=2, col_offset=1, gap_rows=1, synonyms=True, shuffle=True,
                           text_numbers=True, cover=True),
 }

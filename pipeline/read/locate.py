@@ -124,7 +124,10 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list
     rows: list[OrgRow] = []
     c = t.anchor[1]
     summary_seen = False
+    skip_to = -1
     for r in range(t.first_row, min(t.last_row, sv.g.nrows - 1) + 1):
+        if r < skip_to:
+            continue
         if r in stop_rows:
             break
         tl = sv.top_left((r, c))
@@ -136,7 +139,13 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list
         org_raw = sv.text((r, c)) if tl == (r, c) else ""
         empty = all(sv.is_empty((r, cc)) for cc in t.columns)
         if not org_raw and empty:
-            break
+            if _text_left(sv, r, c):
+                break  # a section title in the columns left of the table
+            nxt = _next_org_row(sv, lab, t, r, stop_rows)
+            if nxt is None:
+                break
+            skip_to = nxt  # a blank row inside the table: the org rows go on below it
+            continue
         is_summary = bool(org_raw) and not summary_seen and lab.is_summary(org_raw)
         summary_seen |= is_summary
         row = OrgRow(block=t.block, org=org_raw, org_cell=sv.ref((r, c)), is_summary=is_summary,
@@ -150,3 +159,31 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list
                                         status, note)
         rows.append(row)
     return rows
+
+
+def _next_org_row(sv: SheetView, lab: Labels, t: Table, blank: int, stop_rows: set[int]) -> int | None:
+    """After a blank row, the row where the table goes on, if one of the next two is an org row
+    with amounts (not a header, not a title merged across, not the next table)."""
+    c = t.anchor[1]
+    for r in (blank + 1, blank + 2):
+        if r > t.last_row or r in stop_rows or r >= sv.g.nrows:
+            return None
+        tl = sv.top_left((r, c))
+        label = sv.label((r, c))
+        if tl[1] < c or label in lab.org_header or label in lab.all_facts or _text_left(sv, r, c):
+            return None
+        has_amount = any(not sv.is_empty((r, cc)) for cc in t.columns)
+        if sv.text((r, c)) and tl == (r, c) and has_amount:
+            return r
+        if has_amount or sv.text(tl):
+            return None
+    return None
+
+
+def _text_left(sv: SheetView, r: int, c: int) -> bool:
+    """Text left of the org column that is not the table's own side title (a merge reaching r)."""
+    for cc in range(c):
+        tl = sv.top_left((r, cc))
+        if tl == (r, cc) and sv.text(tl):
+            return True
+    return False
