@@ -49,6 +49,7 @@ def run(inbox: Path = typer.Argument(..., help="报送文件所在文件夹（�
         rules: Optional[Path] = typer.Option(None, "--rules", help="规则文件（默认 rules/rules.toml）"),
         tolerance: Optional[str] = typer.Option(None, "--tolerance", help="尾差容差（万元），默认取规则文件"),
         returns: bool = typer.Option(True, "--returns/--no-returns", help="是否生成退回单位的标注表"),
+        all_returns: bool = typer.Option(False, "--all-returns", help="没有问题的表也生成退回件"),
         timeout: float = typer.Option(DEFAULT_TIMEOUT, "--timeout", help="单个文件读取时限（秒）"),
         memory_mb: int = typer.Option(DEFAULT_MEMORY_MB, "--memory-mb", help="每个读取进程的内存上限（MB）"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结果摘要")) -> None:
@@ -63,7 +64,8 @@ def run(inbox: Path = typer.Argument(..., help="报送文件所在文件夹（�
     try:
         with _rule_file_errors(), render.RunProgress(quiet) as progress:
             report = run_batch(inbox, out, jobs=jobs, rules=str(rules) if rules else None,
-                               tolerance=tolerance, returns=returns, timeout=timeout,
+                               tolerance=tolerance, returns=returns, every_return=all_returns,
+                               timeout=timeout,
                                memory_mb=memory_mb, on_file=progress.file_done,
                                on_stage=progress.stage, on_discovered=progress.discovered)
     except RunIncomplete as exc:

@@ -80,7 +80,8 @@ def _stage(timings: dict, name: str, on_stage):
 
 
 def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
-        tolerance: str | None = None, returns: bool = True, timeout: float = DEFAULT_TIMEOUT,
+        tolerance: str | None = None, returns: bool = True, every_return: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
         memory_mb: int = DEFAULT_MEMORY_MB, on_file: Callable | None = None,
         on_stage: Callable | None = None, on_discovered: Callable | None = None) -> RunReport:
     from .write.returns import write_returns
@@ -137,7 +138,7 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
         write_summary(report, out / "summary.xlsx")
     if returns:
         with _stage(timings, "returns", on_stage):
-            report.returns_written = write_returns(report, jobs=jobs)
+            report.returns_written = write_returns(report, jobs=jobs, every=every_return)
     return report
 
 

@@ -26,6 +26,11 @@ def test_run_exit_codes(tmp_path: Path, seed_path):
     r = invoke("run", str(clean), "--out", str(tmp_path / "o1"))
     assert r.exit_code == 0, r.output
     assert "收到文件" in r.output and "接收 / 拒收" in r.output
+    assert not (tmp_path / "o1" / "returns").exists()
+    assert invoke("run", str(clean), "--out", str(tmp_path / "o1"), "--all-returns").exit_code == 0
+    from openpyxl import load_workbook
+    listed = load_workbook(tmp_path / "o1" / "returns" / "a.xlsx")["问题清单"]
+    assert listed.max_row == 1 and listed["D1"].value == "问题说明"
     assert invoke("run", str(warn), "--out", str(tmp_path / "o2")).exit_code == 0
     assert invoke("run", str(warn), "--out", str(tmp_path / "o2"), "--fail-on", "warning").exit_code == 1
     r = invoke("run", str(err), "--out", str(tmp_path / "o3"))

@@ -23,16 +23,17 @@ RETURN_SHEET = "问题清单"
 RETURN_HEADER = ["序号", "严重程度", "规则", "问题说明", "工作表", "单元格", "应为", "实为", "差额", "说明（单位填写）"]
 
 
-def write_returns(report, jobs: int = 0) -> int:
+def write_returns(report, jobs: int = 0, every: bool = False) -> int:
+    """A marked-up copy for each accepted file with findings (every=True: each accepted file)."""
     names = return_names(report.results)
     by_file: dict[str, list] = {}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
     tasks = []
     for r in report.results:
-        if r.status == "accepted" and r.file in by_file:
+        if r.status == "accepted" and (every or r.file in by_file):
             rows = [(x.severity, x.rule, x.message, x.sheet, x.cell, x.expected, x.actual, x.diff)
-                    for x in by_file[r.file]]
+                    for x in by_file.get(r.file, [])]
             tasks.append((str(report.inbox / r.file), str(report.out / "returns" / names[r.file]), rows))
     if len(tasks) < 8 or jobs == 1:
         for t in tasks:
