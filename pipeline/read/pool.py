@@ -157,6 +157,12 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
                     how = f"信号 {-code}" if code is not None and code < 0 else f"退出码 {code}"
                     replace(i, "PARSER_KILLED", f"读取程序异常终止（{how}，多为内存超限），文件可能损坏或为恶意构造")
                     continue
+                except Exception as exc:  # a result that cannot be unpickled costs its file only
+                    idx, path, rel = slot.tasks.popleft()
+                    slot.started = time.monotonic()
+                    done(idx, _failed(path, rel, "READ_ERROR", f"读取结果无法传回：{type(exc).__name__}: {exc}"[:300]))
+                    feed(slot)
+                    continue
                 slot.tasks.popleft()
                 slot.started = time.monotonic()
                 done(idx, res)
