@@ -117,7 +117,6 @@ def main() -> None:
     args = ap.parse_args()
     inbox = forms_dir(args.n, args.seed, args.xls)
     out = ROOT / "work" / f"out-{args.n}"
-    stages: list[tuple[str, float]] = []
     with RssSampler() as rss:
         t0 = time.perf_counter()
         report = run(inbox, out, jobs=args.jobs, returns=False)

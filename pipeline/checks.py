@@ -61,7 +61,7 @@ def identity(rule: Rule, P: Prepared):
     cols = [lhs] + [c for _, c in terms]
     blocks = sorted({c.split(".")[0] for c in cols})
     keep = ["uid", "is_summary", "org"] + cols + [c + "@cell" for c in cols] + [b + "@org" for b in blocks]
-    frame = P.f.orgs[keep]
+    frame = P.f.orgs(keep)
     req = rule.require
 
     def computed(d):
@@ -135,7 +135,7 @@ def nonnegative(rule: Rule, P: Prepared):
     def fn(d):
         return ~pd.concat([d[k].map(bad) for k in keys], axis=1).any(axis=1)
 
-    return P.f.orgs, fn, _cells_detail(rule, P, keys, bad), keys
+    return P.f.orgs(["_i"] + keys), fn, _cells_detail(rule, P, keys, bad), keys
 
 
 def cell_status(rule: Rule, P: Prepared):
@@ -146,11 +146,12 @@ def cell_status(rule: Rule, P: Prepared):
     def fn(d):
         return ~(d[cols] == status).any(axis=1)
 
-    return P.f.orgs, fn, _cells_detail(rule, P, ALL_FIELDS, None, status), cols
+    return P.f.orgs(["_i"] + cols), fn, _cells_detail(rule, P, ALL_FIELDS, None, status), cols
 
 
 def _cells_detail(rule: Rule, P: Prepared, keys, bad=None, status=None):
     def detail(row):
+        row = P.f.org_records[row["_i"]]
         out = []
         for key in keys:
             v = row.get(key)
@@ -231,7 +232,7 @@ def compare(rule: Rule, P: Prepared):
             columns={lc: "L", rc: "R", lc + "@cell": "Lcell", rc + "@cell": "Rcell"})
         frame["org"] = ""
     else:
-        frame = P.f.orgs[["uid", "org", left, right, left + "@cell", right + "@cell"]].rename(
+        frame = P.f.orgs(["uid", "org", left, right, left + "@cell", right + "@cell"]).rename(
             columns={left: "L", right: "R", left + "@cell": "Lcell", right + "@cell": "Rcell"})
 
     def fn(d):

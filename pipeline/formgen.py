@@ -216,7 +216,7 @@ def layout(form: Form, rng: random.Random | None = None) -> list[Sheet]:
         rep = Sheet("评价报告")
         rep.put(0, 0, "五、评价报告综述")
         rep.put(1, 0, report_text(form, rng))
-        form.cells.append({"block": "report", "org": "", "field": "text", "cell": f"'评价报告'!A2", "sheet": sh.name})
+        form.cells.append({"block": "report", "org": "", "field": "text", "cell": "'评价报告'!A2", "sheet": sh.name})
         rep.widths[0] = 100
         sheets.append(rep)
     else:
@@ -374,4 +374,6 @@ def report_text(form: Form, rng: random.Random) -> str:
     return text
 
 
-from .formwrite import convert, save_openpyxl, save_xlsxwriter  # noqa: E402,F401  (one import for callers)
+from .formwrite import convert, save_openpyxl, save_xlsxwriter  # noqa: E402,F401  (re-exported)
+
+__all__ = ["convert", "save_openpyxl", "save_xlsxwriter"]

@@ -1,47 +1,48 @@
 """Records → tidy pandas frames for all units at once.
 
 orgs:   one row per unit × org; for every block.field F the columns F (Decimal | None), F@cell,
-        F@status, F@raw; org rows of the four tables are joined on the org's name.
+        F@status, F@raw; org rows of the four tables are joined on the org's name. Built
+        column by column on demand (Frames.orgs).
 units:  one row per unit: facts, their cells, and the consolidated figure of every field (the
         summary row, or the sum of the sub-units where the summary row is blank).
 values: one tuple per non-blank amount cell, the values.csv contract.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
 
 from .models import BLOCK_FIELDS, UnitForm
 from .read.labels import strip_enum
-from .ruleset import ALL_FIELDS
 
 VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw"]
-ORG_COLUMNS = (["uid", "file", "sheet", "unit", "year", "org", "is_summary", "position"]
-               + [f"{b}{s}" for b in BLOCK_FIELDS for s in ("@org", "@org_cell")]
-               + [f + s for f in ALL_FIELDS for s in ("", "@cell", "@status", "@raw")])
-
 
 @dataclass
 class Frames:
     forms: list[UnitForm]
-    orgs: pd.DataFrame
     units: pd.DataFrame
     values: list[tuple]         # the values.csv rows
-    org_records: list[dict]     # the rows of orgs as dicts, for rules that walk units one by one
+    org_records: list[dict]     # one dict per unit × org; the org frame is built from them
+    _cols: dict = field(default_factory=dict, repr=False)
+
+    def orgs(self, columns: list[str]) -> pd.DataFrame:
+        """The org frame with just these columns (each built once, on first use): a rule reads
+        a few of the ~100, and building all of them for every org row costs seconds at scale.
+        "_i" is the row's position in org_records."""
+        for c in columns:
+            if c not in self._cols:
+                self._cols[c] = (list(range(len(self.org_records))) if c == "_i"
+                                 else [r.get(c) for r in self.org_records])
+        return pd.DataFrame({c: self._cols[c] for c in columns}, dtype=object,
+                            index=pd.RangeIndex(len(self.org_records)))
 
 
 def frame(rows, columns=None) -> pd.DataFrame:
     """Object columns throughout: None stays None (pandas would turn missing text into NaN)
     and amounts stay Decimal."""
     return pd.DataFrame(rows, columns=columns, dtype=object)
-
-
-def _columns(records: list[dict], columns: list[str]) -> pd.DataFrame:
-    """Build column by column: far cheaper than pandas reading a list of wide dicts."""
-    return pd.DataFrame({c: [r.get(c) for r in records] for c in columns}, dtype=object,
-                        index=pd.RangeIndex(len(records)))
 
 
 def fmt(d: Decimal | None) -> str:
@@ -93,7 +94,7 @@ def build(forms: list[UnitForm], prepared: dict[int, tuple] | None = None) -> Fr
         org_rows.extend(orgs)
         unit_rows.append(unit_rec)
         value_rows.extend(values)
-    return Frames(forms, _columns(org_rows, ORG_COLUMNS), frame(unit_rows), value_rows, org_rows)
+    return Frames(forms, frame(unit_rows), value_rows, org_rows)
 
 
 def _fact(rec: dict, name: str, fact) -> None:

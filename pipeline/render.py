@@ -129,7 +129,7 @@ def inspect_result(result) -> None:
             facts.add_row(label, "" if fact is None else str(fact.value)[:40],
                           "" if fact is None else fact.cell, "" if fact is None else fact.raw[:40])
         console.print(facts)
-        console.print(f"表格位置：" + "，".join(f"{BLOCK_LABELS[b]}表 {c}" for b, c in form.block_cells.items())
+        console.print("表格位置：" + "，".join(f"{BLOCK_LABELS[b]}表 {c}" for b, c in form.block_cells.items())
                       + f"；定性目标 {len(form.goals)} 条，定量指标 {len(form.indicators)} 条，"
                       f"评价人员 {len(form.evaluators)} 人，评价报告"
                       + (f"在 {form.report.cell}（{len(str(form.report.value))} 字）" if form.report else "未找到"))

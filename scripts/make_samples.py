@@ -9,7 +9,6 @@ import random
 import shutil
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "sample_workbooks"
@@ -63,7 +62,6 @@ def main() -> None:
             g.save_xlsxwriter(sheets, src)
             convert[how].append(src)
     # several units in one workbook, one form per sheet
-    from openpyxl import Workbook  # noqa: F401
     multi = [form(12, "市城管局", g.Drift(sheet_name="城管局本级")), form(13, "市城管局园林处", g.Drift(sheet_name="园林处"))]
     sheets = [s for f in multi for s in g.layout(f, random.Random(f.unit))]
     g.save_xlsxwriter(sheets, out / "12_市城管局_一簿多表.xlsx")

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import HAS_SOFFICE, build, g, norm_truth, read_values
 from hostile import build_all, strict_copy
 
