@@ -27,7 +27,7 @@ from pipeline.run import run  # noqa: E402
 
 
 class RssSampler:
-    """Peak resident memory of this process and all its descendants, sampled every 50 ms."""
+    """Peak memory (PSS) of this process and all its descendants together, sampled every 50 ms."""
 
     def __init__(self):
         self.peak = 0
@@ -66,12 +66,25 @@ def _tree_rss(root: int) -> int:
         frontier += kids
     total = 0
     for pid in tree:
-        try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, ValueError):
-            pass
+        total += _pss(pid)
     return total
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size: resident memory with pages shared between processes (the forked
+    summary writer, the fork server's children) counted once across them, not once per process."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
 
 
 def baseline(files: list[Path]) -> float:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import os
 import time
 from contextlib import contextmanager
@@ -86,6 +85,7 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
         memory_mb: int = DEFAULT_MEMORY_MB, on_file: Callable | None = None,
         on_stage: Callable | None = None, on_discovered: Callable | None = None) -> RunReport:
     from .write.returns import write_returns
+    from .write.summary import write_summary
 
     inbox, out = Path(inbox), Path(out)
     pack = load_pack(rules, tolerance)
@@ -128,58 +128,18 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     if report.received != report.accepted + report.rejected:
         raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
     out.mkdir(parents=True, exist_ok=True)
-    t_summary = time.perf_counter()
-    if on_stage:
-        on_stage("summary", "start")
-    writer = _SummaryWriter(report, out / "summary.xlsx")  # in a forked child, alongside the rest
     with _stage(timings, "exports", on_stage):
         write_csv(out / "values.csv", frames_mod.VALUE_COLUMNS, frames.values,
                   safe=("block", "field", "value", "cell"))
         write_csv(out / "findings.csv", FINDING_COLUMNS, (f.row() for f in findings))
         write_csv(out / "manifest.csv", MANIFEST_COLUMNS,
                   ([r.file, r.sha256, r.status, len(r.forms), r.error, r.code] for r in results))
+    with _stage(timings, "summary", on_stage):
+        write_summary(report, out / "summary.xlsx")
     if returns:
         with _stage(timings, "returns", on_stage):
             report.returns_written = write_returns(report, jobs=jobs, every=every_return)
-    writer.join()
-    timings["summary"] = time.perf_counter() - t_summary  # wall time, overlapping the stages above
-    if on_stage:
-        on_stage("summary", "end")
     return report
-
-
-class _SummaryWriter:
-    """summary.xlsx is the slowest output and needs nothing the others produce: write it in a
-    forked child (copy-on-write, nothing pickled) while the parent writes the CSVs and returns.
-    Where fork is unavailable it is written in place."""
-
-    def __init__(self, report: RunReport, path: Path):
-        from .write.summary import write_summary
-
-        self.proc = None
-        if "fork" in mp.get_all_start_methods():
-            self.proc = mp.get_context("fork").Process(target=_summary_child, args=(report, path))
-            self.proc.start()
-        else:
-            write_summary(report, path)
-
-    def join(self) -> None:
-        if self.proc is not None:
-            self.proc.join()
-            if self.proc.exitcode != 0:
-                raise RunIncomplete(f"汇总表 summary.xlsx 写出失败（子进程退出码 {self.proc.exitcode}），本次汇总作废")
-
-
-def _summary_child(report: RunReport, path: Path) -> None:
-    from .write.summary import write_summary
-
-    try:
-        write_summary(report, path)
-    except BaseException:
-        import traceback
-
-        traceback.print_exc()
-        os._exit(1)
 
 
 def _symlink_result(path: Path, rel: str) -> FileResult:
