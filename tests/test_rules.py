@@ -129,3 +129,16 @@ def test_disabled_rule_does_not_run_and_bad_pack_is_a_clear_error(tmp_path: Path
     bad.write_text(pack.replace('severity = "error"', 'severity = "fatal"', 1), encoding="utf-8")
     with pytest.raises(RuleFileError, match="severity"):
         load_pack(bad)
+
+
+def test_hidden_sheet_with_figures_is_a_warning(tmp_path: Path):
+    from openpyxl import load_workbook
+
+    build(tmp_path / "h.xlsx", seed=6, writer="op")
+    wb = load_workbook(tmp_path / "h.xlsx")
+    ws = wb.create_sheet("底稿")
+    ws["A1"], ws["B1"] = "收入合计", 123.45
+    ws.sheet_state = "hidden"
+    wb.save(tmp_path / "h.xlsx")
+    hid = [f for f in check(tmp_path / "h.xlsx") if f.rule == "HID-001"]
+    assert len(hid) == 1 and hid[0].severity == "warning" and "隐藏的工作表“底稿”中有数字" in hid[0].message

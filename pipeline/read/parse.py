@@ -36,28 +36,37 @@ def read_file(path: Path, rel: str) -> FileResult:
 
 def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm]:
     lab = lab or load_labels()
-    forms: list[UnitForm] = []
-    loose_reports: list[tuple[Grid, Fact]] = []
-    for grid in book.sheets:
+    placed: list[tuple[int, UnitForm]] = []
+    loose_reports: list[tuple[int, Grid, Fact]] = []
+    hidden_figures: list[tuple[int, Grid]] = []
+    for pos, grid in enumerate(book.sheets):
         sv = SheetView(grid, book.full_calc)
         form = parse_sheet(sv, lab, rel)
         if form is not None:
-            forms.append(form)
-        else:
-            rep = _report_sheet(sv, lab)
-            if rep is not None:
-                loose_reports.append((grid, rep))
-    # a report on a sheet of its own belongs to the form before it (or the only form)
-    for grid, rep in loose_reports:
-        idx = [i for i, g in enumerate(book.sheets) if g is grid][0]
-        owner = None
-        for f in forms:
-            pos = [i for i, g in enumerate(book.sheets) if g.name == f.sheet][0]
-            if pos < idx:
-                owner = f
-        owner = owner or (forms[0] if forms else None)
-        if owner is not None and owner.report is None:
-            owner.report = Fact(rep.value, f"'{grid.name}'!{rep.cell}", rep.raw)
+            placed.append((pos, form))
+            continue
+        rep = _report_sheet(sv, lab)
+        if rep is not None:
+            loose_reports.append((pos, grid, rep))
+        if grid.hidden and any(isinstance(v, (int, float)) and not isinstance(v, bool)
+                               for v in grid.values.values()):
+            hidden_figures.append((pos, grid))
+    forms = [f for _, f in placed]
+
+    def owner(pos: int) -> UnitForm | None:
+        """A sheet without a form belongs to the form before it (or the first form)."""
+        before = [f for p, f in placed if p < pos]
+        return before[-1] if before else (forms[0] if forms else None)
+
+    for pos, grid, rep in loose_reports:
+        f = owner(pos)
+        if f is not None and f.report is None:
+            f.report = Fact(rep.value, f"'{grid.name}'!{rep.cell}", rep.raw)
+    for pos, grid in hidden_figures:
+        f = owner(pos)
+        if f is not None:
+            f.issues.append(Issue("HIDDEN_CONTENT", "", "unit", "sheet", "", grid.name,
+                                  f"隐藏的工作表“{grid.name}”中有数字"))
     return forms
 
 
@@ -86,7 +95,8 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
     _facts(sv, lab, form)
     _hidden(sv, form)
     if sv.g.hidden:
-        form.issues.append(Issue("HIDDEN_CONTENT", "", "unit", "sheet", "", sv.g.name, "工作表被隐藏"))
+        form.issues.append(Issue("HIDDEN_CONTENT", "", "unit", "sheet", "", sv.g.name,
+                                 f"自评表所在的工作表“{sv.g.name}”被隐藏"))
     return form
 
 
@@ -254,4 +264,4 @@ def _hidden(sv: SheetView, form: UnitForm) -> None:
             if r in g.hidden_rows or c in g.hidden_cols:
                 what = "行" if r in g.hidden_rows else "列"
                 form.issues.append(Issue("HIDDEN_CONTENT", amt.cell, row.block, amt.field, row.org,
-                                         amt.raw, f"数字所在的{what}被隐藏"))
+                                         amt.raw, f"{amt.cell} 的数字“{amt.raw}”所在的{what}被隐藏"))
