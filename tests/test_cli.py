@@ -70,3 +70,21 @@ def test_rules_lists_the_pack(tmp_path: Path):
     bad.write_text("[[rules]]\nid = 'X-1'\n", encoding="utf-8")
     r = invoke("rules", "--rules", str(bad))
     assert r.exit_code == 2 and "规则文件有误" in r.output and "缺少 name" in r.output
+
+
+def test_bundled_samples_run_as_the_readme_says(tmp_path: Path):
+    import csv
+
+    samples = Path(__file__).parent.parent / "sample_workbooks"
+    r = invoke("run", str(samples), "--out", str(tmp_path / "out"), "--no-returns")
+    assert r.exit_code == 2  # two samples are deliberately broken files
+    with open(tmp_path / "out" / "manifest.csv", encoding="utf-8-sig", newline="") as fh:
+        manifest = {row["file"]: row for row in csv.DictReader(fh)}
+    assert len(manifest) == len([p for p in samples.iterdir() if p.is_file()])
+    rejected = {f: row["code"] for f, row in manifest.items() if row["status"] == "rejected"}
+    assert rejected == {"13_某单位_网页另存.xls": "NOT_A_WORKBOOK", "14_某单位_传输中断.xlsx": "CORRUPT_ZIP"}
+    assert manifest["12_市城管局_一簿多表.xlsx"]["units"] == "2"
+    with open(tmp_path / "out" / "findings.csv", encoding="utf-8-sig", newline="") as fh:
+        findings = list(csv.DictReader(fh))
+    assert any(f["rule"] == "NAR-001" and f["actual"] == "255.12" for f in findings)
+    assert {f["file"] for f in findings if f["severity"] == "error"} == {"09_市司法局_问题较多.xlsx"}
