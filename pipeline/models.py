@@ -3,15 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import Enum
 from functools import lru_cache
-
-
-class Block(str, Enum):
-    INCOME = "income"
-    EXPENDITURE = "expenditure"
-    THREE_PUBLIC = "three_public"
-    FIXED_ASSETS = "fixed_assets"
 
 
 # The contract's field words, per block, in the form's column order.
@@ -41,12 +33,6 @@ FIELD_LABELS: dict[str, str] = {
 
 BLOCK_LABELS = {"income": "收入", "expenditure": "支出和结余", "three_public": "三公经费",
                 "fixed_assets": "固定资产", "unit": "基本信息", "report": "评价报告", "file": "文件"}
-
-
-class Severity(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
 
 
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}

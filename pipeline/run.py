@@ -32,6 +32,7 @@ class RunReport:
     started: dt.datetime
     timings: dict[str, float] = field(default_factory=dict)
     returns_written: int = 0
+    returns_enabled: bool = True   # summary.xlsx links to returns/ only when they are written
 
     @property
     def received(self) -> int:
@@ -124,7 +125,8 @@ def run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
         findings = validate(frames, pack, kinds)
     timings["narrative"] = kinds.get("narrative", 0.0)
     timings["rules"] -= timings["narrative"]
-    report = RunReport(inbox, out, pack, results, findings, frames, started, timings)
+    report = RunReport(inbox, out, pack, results, findings, frames, started, timings,
+                       returns_enabled=returns)
     if report.received != report.accepted + report.rejected:
         raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
     out.mkdir(parents=True, exist_ok=True)

@@ -174,3 +174,12 @@ def test_values_and_findings_are_the_same_on_a_second_run(result, tmp_path):
     run(report.inbox, again, jobs=1, returns=False)
     for name in ("values.csv", "findings.csv", "manifest.csv"):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_no_links_to_returns_that_were_not_written(result, tmp_path):
+    report, _ = result
+    out = tmp_path / "noreturns"
+    run(report.inbox, out, jobs=1, returns=False)
+    ws = load_workbook(out / "summary.xlsx")["问题清单"]
+    assert ws.max_row > 1 and all(ws.cell(row=r, column=18).hyperlink is None for r in range(2, ws.max_row + 1))
+    assert not (out / "returns").exists()

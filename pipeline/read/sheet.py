@@ -51,10 +51,6 @@ class SheetView:
                 return v if self.label((rc[0], cc)) in labels else (rc[0], cc)
         return v
 
-    def below(self, rc: tuple[int, int]) -> tuple[int, int]:
-        r1, c1, r2, c2 = self.span(rc)
-        return self.top_left((r2 + 1, rc[1]))
-
     # -- contents -------------------------------------------------------------------------
     def label(self, rc) -> str:
         return self.labels.get(rc, "")

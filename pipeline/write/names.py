@@ -27,7 +27,7 @@ def return_link(report, finding) -> str | None:
     if names is None:
         names = report._return_names = return_names(report.results)
     target = names.get(finding.file)
-    if not target or not getattr(report, "returns_enabled", True):
+    if not target or not report.returns_enabled:
         return None
     sheet = finding.sheet.replace("'", "''")
     cell = finding.cell if finding.cell and "!" not in finding.cell else "A1"
