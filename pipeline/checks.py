@@ -28,7 +28,7 @@ class Prepared:
     def __init__(self, frames: Frames, pack: RulePack):
         self.f = frames
         self.tol = pack.tolerance
-        self.units = {int(u["uid"]): u for u in frames.units.to_dict("records")}
+        self.units = {u["uid"]: u for u in frames.unit_records}
 
     @cached_property
     def issues(self) -> pd.DataFrame:
@@ -97,7 +97,7 @@ def _scope(d, scope: str):
 
 
 def rollup(rule: Rule, P: Prepared):
-    rows = []
+    uids, keys, sums, subsums = [], [], [], []
     for uid, recs in P.org_groups.items():
         summary = next((r for r in recs if r["is_summary"]), None)
         if summary is None:
@@ -105,23 +105,28 @@ def rollup(rule: Rule, P: Prepared):
         subs = [r for r in recs if not r["is_summary"]]
         for key in rule.fields:
             s = summary.get(key)
-            vals = [(r[key], r[key + "@cell"]) for r in subs if r.get(key) is not None]
-            if s is None or not vals:
+            if s is None:
                 continue
-            block = key.split(".")[0]
-            rows.append({"uid": uid, "key": key, "summary": s, "subsum": sum((v for v, _ in vals), ZERO),
-                         "cell": summary[key + "@cell"], "others": [c for _, c in vals],
-                         "org": _org(summary, block)})
-    frame = make_frame(rows, ["uid", "key", "summary", "subsum", "cell", "others", "org"])
+            vals = [v for v in (r.get(key) for r in subs) if v is not None]
+            if vals:
+                uids.append(uid)
+                keys.append(key)
+                sums.append(s)
+                subsums.append(sum(vals, ZERO))
+    frame = make_frame(zip(uids, keys, sums, subsums), ["uid", "key", "summary", "subsum"])
 
     def fn(d):
         return (d["summary"] - d["subsum"]).abs() <= P.tol
 
     def detail(row):
-        block, field = row["key"].split(".")
-        return [_finding(rule, P.unit(row["uid"]), block=block, org=row["org"], field=field,
-                         cell=row["cell"], expected=row["subsum"], actual=row["summary"],
-                         others=row["others"])]
+        key = row["key"]
+        block, field = key.split(".")
+        recs = P.org_groups[row["uid"]]
+        summary = next(r for r in recs if r["is_summary"])
+        others = [r[key + "@cell"] for r in recs if not r["is_summary"] and r.get(key) is not None]
+        return [_finding(rule, P.unit(row["uid"]), block=block, org=_org(summary, block), field=field,
+                         cell=summary[key + "@cell"], expected=row["subsum"], actual=row["summary"],
+                         others=others)]
     return frame, fn, detail, ["summary", "subsum"]
 
 
@@ -278,10 +283,10 @@ def narrative(rule: Rule, P: Prepared):
     wanted = set(rule.fields)
     rows, seen = [], set()
     for uid, u in P.units.items():
-        text = u.get("f_report")
-        if not text:
-            continue
-        for field, stated, frag in extract(str(text)):
+        figures = P.f.forms[uid].report_figures
+        if figures is None:  # forms read outside a run
+            figures = extract(str(u.get("f_report") or ""))
+        for field, stated, frag in figures:
             table = u.get(field)
             if field not in wanted or table is None or (uid, field, stated) in seen:
                 continue

@@ -25,6 +25,7 @@ class Frames:
     units: pd.DataFrame
     values: list[tuple]         # the values.csv rows
     org_records: list[dict]     # one dict per unit × org; the org frame is built from them
+    unit_records: list[dict]    # the rows of units as dicts
     _cols: dict = field(default_factory=dict, repr=False)
 
     def orgs(self, columns: list[str]) -> pd.DataFrame:
@@ -94,7 +95,7 @@ def build(forms: list[UnitForm], prepared: dict[int, tuple] | None = None) -> Fr
         org_rows.extend(orgs)
         unit_rows.append(unit_rec)
         value_rows.extend(values)
-    return Frames(forms, frame(unit_rows), value_rows, org_rows)
+    return Frames(forms, frame(unit_rows), value_rows, org_rows, unit_rows)
 
 
 def _fact(rec: dict, name: str, fact) -> None:

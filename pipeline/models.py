@@ -124,6 +124,7 @@ class UnitForm:
     rows: list[OrgRow] = field(default_factory=list)
     block_cells: dict[str, str] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    report_figures: list | None = None   # (block.field, 万元, fragment) stated in the report
 
     @property
     def unit_name(self) -> str:

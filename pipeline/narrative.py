@@ -48,10 +48,10 @@ def extract(text: str) -> list[tuple[str, Decimal, str]]:
     return out
 
 
+_KEYWORD = re.compile("|".join(re.escape(k) for k, _ in _ALL))  # longest first at a position
+_FIELD_OF = dict(_ALL)
+
+
 def _earliest(stretch: str) -> str | None:
-    best, pos = None, len(stretch) + 1
-    for kw, field in _ALL:
-        i = stretch.find(kw)
-        if i != -1 and i < pos:
-            best, pos = field, i
-    return best
+    m = _KEYWORD.search(stretch)
+    return _FIELD_OF[m.group(0)] if m else None

@@ -62,6 +62,10 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
         f = owner(pos)
         if f is not None and f.report is None:
             f.report = Fact(rep.value, f"'{grid.name}'!{rep.cell}", rep.raw)
+    from ..narrative import extract
+
+    for f in forms:  # done here so that the workers, not the parent, scan the reports
+        f.report_figures = extract(str(f.report.value)) if f.report else []
     for pos, grid in hidden_figures:
         f = owner(pos)
         if f is not None:

@@ -98,10 +98,7 @@ def write_summary(report, path: Path) -> None:
 
 
 def _unit_records(report) -> list[dict]:
-    recs = getattr(report, "_unit_recs", None)
-    if recs is None:
-        recs = report._unit_recs = report.frames.units.to_dict("records") if report.units else []
-    return recs
+    return report.frames.unit_records
 
 
 def _overview(wb, f, report) -> None:
