@@ -104,7 +104,7 @@ class _Slot:
 
 def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float = DEFAULT_TIMEOUT,
               memory_mb: int = DEFAULT_MEMORY_MB,
-              on_result: Callable[[FileResult], None] | None = None, depth: int = 2) -> list[FileResult]:
+              on_result: Callable[[FileResult], None] | None = None, depth: int = 4) -> list[FileResult]:
     """Read every (path, rel) pair; results come back in input order."""
     items = list(items)
     if not items:
