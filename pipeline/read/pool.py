@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import resource
 import sys
 import time
 import traceback
@@ -21,6 +20,11 @@ from typing import Callable, Iterable
 
 from ..models import FileResult
 
+try:
+    import resource  # POSIX only: on Windows the workers run without a memory cap
+except ImportError:  # pragma: no cover
+    resource = None
+
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 1536
 
@@ -29,7 +33,7 @@ def _worker(conn, memory_mb: int) -> None:
     # a parser that aborts prints a native backtrace: not for the reviewer's terminal
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
-    if memory_mb:
+    if memory_mb and resource is not None:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from .parse import read_file
@@ -60,6 +64,16 @@ def _failed(path, rel: str, code: str, message: str) -> FileResult:
     except OSError:
         sha = ""
     return FileResult(rel, sha, "rejected", code, message)
+
+
+def worker_context():
+    """A fork server that has imported only the reader, where the platform has one (Linux,
+    macOS); plain spawn elsewhere (Windows)."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["pipeline.read.parse"])
+        return ctx
+    return mp.get_context("spawn")
 
 
 @contextmanager
@@ -110,8 +124,7 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
     if not items:
         return []
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["pipeline.read.parse"])
+    ctx = worker_context()
     queue = deque(enumerate(items))
     results: list[FileResult | None] = [None] * len(items)
     slots = [_Slot(ctx, memory_mb) for _ in range(jobs)]

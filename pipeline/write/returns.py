@@ -39,11 +39,10 @@ def write_returns(report, jobs: int = 0, every: bool = False) -> int:
         for t in tasks:
             write_one(*t)
     else:
-        import multiprocessing as mp
-        from ..read.pool import _no_main_import
+        from ..read.pool import _no_main_import, worker_context
 
         with _no_main_import(), ProcessPoolExecutor(max_workers=jobs or None,
-                                                    mp_context=mp.get_context("forkserver")) as ex:
+                                                    mp_context=worker_context()) as ex:
             list(ex.map(_star, tasks, chunksize=8))
     return len(tasks)
 
