@@ -18,9 +18,6 @@ from .read.labels import norm
 from .ruleset import ALL_FIELDS, Rule, RulePack
 
 ZERO = Decimal(0)
-FACT_LABELS = {"unit": "填报单位", "year": "年度", "contact": "联系人", "score": "绩效自评综合得分",
-               "grade": "评价等次", "phone": "联络电话", "staff_quota": "人员编制", "staff_actual": "实有人数"}
-
 
 class Prepared:
     """The run's frames plus the slim frames some rule kinds share, built once on first use."""
@@ -224,7 +221,7 @@ def required(rule: Rule, P: Prepared):
 
     def detail(row):
         return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field=row["fact"], cell="",
-                         expected="", actual="", label=FACT_LABELS.get(row["fact"], row["fact"]))]
+                         expected="", actual="")]
     return frame, (lambda d: d["present"].astype(bool)), detail, ["present"]
 
 

@@ -29,6 +29,9 @@ FIELD_LABELS: dict[str, str] = {
     "three_public.vehicle_purchase": "公务用车购置费", "three_public.overseas": "因公出国费",
     "fixed_assets.total": "固定资产合计", "fixed_assets.in_use": "在用固定资产",
     "fixed_assets.rented": "出租固定资产", "fixed_assets.other": "其他固定资产",
+    "unit.unit": "填报单位", "unit.year": "年度", "unit.contact": "联系人", "unit.phone": "联络电话",
+    "unit.score": "绩效自评综合得分", "unit.grade": "评价等次", "unit.staff_quota": "人员编制",
+    "unit.staff_actual": "实有人数", "unit.sheet": "工作表",
 }
 
 BLOCK_LABELS = {"income": "收入", "expenditure": "支出和结余", "three_public": "三公经费",

@@ -68,6 +68,8 @@ def test_summary_sheets_and_findings_list_match_csv(result):
     for row, c in zip(rows, csv_rows):
         assert (row[2], row[6], row[11], row[16]) == (c["rule"], c["file"], c["cell"] or None, c["message"])
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    assert {r[10] for r in rows if r[2] == "GRD-001"} == {"评价等次"}  # field names in Chinese
+    assert {r[10] for r in rows if r[2] == "NAR-001"} <= {"收入合计", "支出合计", "基本支出", "公共财政拨款"}
     sev = [r[1] for r in rows]
     assert sev == sorted(sev, key=["错误", "警告", "提示"].index)
     link_row = next(i for i, r in enumerate(rows, 2) if r[2] == "NAR-001" and r[6] == "seed.xlsx")

@@ -65,6 +65,8 @@ def test_planted_discrepancy_is_flagged_at_its_cell(tmp_path: Path, kind: str):
     assert hits[0].severity == SEVERITY[want["rule"]]
     if want["block"] not in ("unit", "report"):
         assert (hits[0].block, hits[0].field) == (want["block"], want["field"])
+    if kind == "missing":
+        assert hits[0].message == "未填写联系人"
 
 
 def test_identity_message_names_cells_and_difference(tmp_path: Path):
