@@ -59,3 +59,19 @@ def test_simple_formulas(formula, expected):
     row = {(14, 3): "0.06", (14, 4): "235.12", (14, 5): "0", (14, 6): "0", (14, 7): "20", (0, 23): "abc"}
     v = evaluate(formula, _cells(row))
     assert (None if v is None else str(v)) == expected
+
+
+def test_formula_chains_and_cycles_end_without_a_value():
+    from pipeline.read.grid import Grid
+    from pipeline.read.sheet import SheetView
+
+    g = Grid("s")
+    for i in range(5000):  # deeper than Python's recursion limit
+        g.formulas[(i, 0)] = f"A{i + 2}+1"
+    g.values[(5000, 0)] = 1.0
+    g.formulas[(0, 1)] = "C1+1"
+    g.formulas[(0, 2)] = "B1+1"  # a cycle
+    sv = SheetView(g.finish())
+    assert sv.number((0, 0))[:2] == (None, "formula")
+    assert sv.number((4990, 0)) == (Decimal(11), "ok", "公式计算")
+    assert sv.number((0, 1))[:2] == (None, "formula")

@@ -48,7 +48,7 @@ def evaluate(text: str, cell_value) -> Decimal | None:
         if pos != len(tokens):
             return None
         return val
-    except (_Unsupported, InvalidOperation, DivisionByZero, IndexError, ZeroDivisionError):
+    except (_Unsupported, InvalidOperation, DivisionByZero, IndexError, ZeroDivisionError, RecursionError):
         return None
 
 
