@@ -185,3 +185,14 @@ def test_no_links_to_returns_that_were_not_written(result, tmp_path):
     ws = load_workbook(out / "summary.xlsx")["问题清单"]
     assert ws.max_row > 1 and all(ws.cell(row=r, column=18).hyperlink is None for r in range(2, ws.max_row + 1))
     assert not (out / "returns").exists()
+
+
+def test_stale_returns_are_removed_on_rerun(tmp_path):
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    build(inbox / "a.xlsx", seed=41, plants=["identity"])
+    run(inbox, out, jobs=1)
+    assert (out / "returns" / "a.xlsx").exists()
+    build(inbox / "a.xlsx", seed=41)  # resubmitted, now correct
+    run(inbox, out, jobs=1)
+    assert not (out / "returns" / "a.xlsx").exists()

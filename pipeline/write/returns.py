@@ -44,7 +44,21 @@ def write_returns(report, jobs: int = 0, every: bool = False) -> int:
         with _no_main_import(), ProcessPoolExecutor(max_workers=jobs or None,
                                                     mp_context=worker_context()) as ex:
             list(ex.map(_star, tasks, chunksize=8))
+    _remove_stale(report.out / "returns", {Path(t[1]) for t in tasks})
     return len(tasks)
+
+
+def _remove_stale(folder: Path, written: set[Path]) -> None:
+    """Copies left by an earlier run into the same OUT whose file now has no findings (or is gone)
+    would be sent back wrongly: remove them, and the folders they leave empty."""
+    if not folder.exists():
+        return
+    for path in sorted(folder.rglob("*.xlsx"), reverse=True):
+        if path not in written:
+            path.unlink()
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(d.iterdir()):
+            d.rmdir()
 
 
 def _star(t):
