@@ -11,6 +11,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from .findings import make_finding
 from .frames import Frames, frame as make_frame
 from .models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .narrative import extract
@@ -44,11 +45,6 @@ class Prepared:
         return self.units[int(uid)]
 
 
-def _finding(*args, **kw):
-    from .validate import make_finding
-    return make_finding(*args, **kw)
-
-
 def _org(row, block: str) -> str:
     return row.get(f"{block}@org") or row.get("org") or ""
 
@@ -80,7 +76,7 @@ def identity(rule: Rule, P: Prepared):
         expected = sum(((row[c] or ZERO) * s for s, c in terms), ZERO)
         block, field = lhs.split(".")
         others = [row[c + "@cell"] for _, c in terms if row[c + "@cell"]]
-        return [_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block), field=field,
+        return [make_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block), field=field,
                          cell=row[lhs + "@cell"], expected=expected, actual=row[lhs], others=others)]
     return frame, fn, detail, cols + ["is_summary"]
 
@@ -121,7 +117,7 @@ def rollup(rule: Rule, P: Prepared):
         recs = P.org_groups[row["uid"]]
         summary = next(r for r in recs if r["is_summary"])
         others = [r[key + "@cell"] for r in recs if not r["is_summary"] and r.get(key) is not None]
-        return [_finding(rule, P.unit(row["uid"]), block=block, org=_org(summary, block), field=field,
+        return [make_finding(rule, P.unit(row["uid"]), block=block, org=_org(summary, block), field=field,
                          cell=summary[key + "@cell"], expected=row["subsum"], actual=row["summary"],
                          others=others)]
     return frame, fn, detail, ["summary", "subsum"]
@@ -160,7 +156,7 @@ def _cells_detail(rule: Rule, P: Prepared, keys, bad=None, status=None):
             if (bad is not None and bad(v)) or (status is not None and row.get(key + "@status") == status):
                 block, field = key.split(".")
                 raw = row.get(key + "@raw") or ""
-                out.append(_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block),
+                out.append(make_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block),
                                     field=field, cell=row[key + "@cell"], expected="",
                                     actual=v if v is not None else raw, raw=raw))
         return out
@@ -175,7 +171,7 @@ def score_range(rule: Rule, P: Prepared):
         return ~d["f_score"].map(lambda v: v is not None and (v < lo or v > hi))
 
     def detail(row):
-        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="score",
+        return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="score",
                          cell=row["f_score@cell"], expected=f"{lo}–{hi}", actual=row["f_score"],
                          raw=row["f_score@raw"])]
     return frame, fn, detail, ["f_score"]
@@ -202,7 +198,7 @@ def grade(rule: Rule, P: Prepared):
         return ~applies | (d["written"] == d["expected"])
 
     def detail(row):
-        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="grade",
+        return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="grade",
                          cell=row["f_grade@cell"], expected=row["expected"], actual=str(row["f_grade"]),
                          others=[row["f_score@cell"]], extra={"score": _fmt(row["f_score"]),
                                                               "known": "、".join(sorted(names))})]
@@ -220,7 +216,7 @@ def required(rule: Rule, P: Prepared):
     frame = make_frame(rows, ["uid", "fact", "present"])
 
     def detail(row):
-        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field=row["fact"], cell="",
+        return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field=row["fact"], cell="",
                          expected="", actual="")]
     return frame, (lambda d: d["present"].astype(bool)), detail, ["present"]
 
@@ -243,7 +239,7 @@ def compare(rule: Rule, P: Prepared):
 
     def detail(row):
         block, field = left.split(".")
-        return [_finding(rule, P.unit(row["uid"]), block=block, org=row["org"], field=field,
+        return [make_finding(rule, P.unit(row["uid"]), block=block, org=row["org"], field=field,
                          cell=row["Lcell"], expected=row["R"], actual=row["L"], others=[row["Rcell"]])]
     return frame, fn, detail, ["L", "R"]
 
@@ -260,7 +256,7 @@ def duplicate(rule: Rule, P: Prepared):
 
     def detail(row):
         files = "、".join(dict.fromkeys(row["files"]))
-        return [_finding(rule, P.unit(row["uid"]), block="unit", org="", field="unit",
+        return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="unit",
                          cell=row["f_unit@cell"], expected="", actual=row["unit"],
                          extra={"count": len(row["files"]), "files": files})]
     return frame, fn, detail, ["files"]
@@ -270,7 +266,7 @@ def reader_issue(rule: Rule, P: Prepared):
     code = rule.params.get("code", "")
 
     def detail(row):
-        return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field=row["field"],
+        return [make_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field=row["field"],
                          cell=row["cell"], expected="", actual=row["raw"], raw=row["raw"],
                          extra={"detail": row["detail"]})]
     return P.issues, (lambda d: d["code"] != code), detail, ["code"]
@@ -295,7 +291,7 @@ def narrative(rule: Rule, P: Prepared):
         return (d["stated"] - d["table"]).abs() <= P.tol
 
     def detail(row):
-        return [_finding(rule, P.unit(row["uid"]), block="report", org="", field=row["key"],
+        return [make_finding(rule, P.unit(row["uid"]), block="report", org="", field=row["key"],
                          cell=row["cell"], expected=row["table"], actual=row["stated"],
                          others=[c for c in str(row["cells"]).split(",") if c], raw=row["frag"],
                          label=FIELD_LABELS[row["key"]])]
@@ -319,7 +315,7 @@ def summary_blank(rule: Rule, P: Prepared):
     frame = make_frame(rows, ["uid", "block", "cell", "others", "org"])
 
     def detail(row):
-        return [_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field="total",
+        return [make_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field="total",
                          cell=row["cell"], expected="", actual="", others=row["others"],
                          label=BLOCK_LABELS[row["block"]])]
     return frame, (lambda d: pd.Series(False, index=d.index)), detail, ["block"]

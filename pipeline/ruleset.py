@@ -36,10 +36,10 @@ class Rule:
     fields: tuple[str, ...] = ()
     params: dict = field(default_factory=dict, hash=False, compare=False)
 
-    # identity: lhs and signed terms; compare: left, right
+    # identity rules: the left-hand field and the signed right-hand terms
     @property
     def lhs(self) -> str:
-        return self.formula.split("=", 1)[0].strip().rstrip("<>")
+        return self.formula.split("=", 1)[0].strip()
 
     @property
     def terms(self) -> list[tuple[int, str]]:
@@ -54,8 +54,6 @@ class RulePack:
     rules: tuple[Rule, ...]
     path: str
 
-    def enabled(self, kind: str | None = None) -> list[Rule]:
-        return [r for r in self.rules if kind is None or r.kind == kind]
 
 
 def parse_terms(text: str) -> list[tuple[int, str]]:

@@ -81,7 +81,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         if sr2 >= first:
             last = sr2
     all_text = unicodedata.normalize("NFKC", title + " " + " ".join(texts))
-    yuan = ("(元)" in all_text or "单位:元" in all_text or "单位：元" in all_text) and "万元" not in all_text
+    yuan = ("(元)" in all_text or "单位:元" in all_text) and "万元" not in all_text  # text is NFKC
     return Table(block, anchor, columns, first, last, yuan, title)
 
 

@@ -9,7 +9,9 @@ from ..models import BLOCK_FIELDS, BLOCK_LABELS, Fact, FileResult, Issue, UnitFo
 from .grid import Book, Grid
 from .guard import Rejected
 from .labels import Labels, load_labels, norm
+from ..narrative import extract
 from .locate import find_tables, read_rows
+from .ooxml import ref_to_rc
 from .open import read_book, sha256_of
 from .sheet import SheetView
 
@@ -62,8 +64,6 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
         f = owner(pos)
         if f is not None and f.report is None:
             f.report = Fact(rep.value, f"'{grid.name}'!{rep.cell}", rep.raw)
-    from ..narrative import extract
-
     for f in forms:  # done here so that the workers, not the parent, scan the reports
         f.report_figures = extract(str(f.report.value)) if f.report else []
     for pos, grid in hidden_figures:
@@ -88,9 +88,12 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
         if t.yuan:
             form.issues.append(Issue("YUAN_CONVERTED", sv.ref(t.anchor), t.block, "", "", t.title,
                                      f"“{t.title or '表头'}”标明单位为元，该表金额已换算为万元"))
+    yuan_tables = {t.block for t in tables if t.yuan}
     for row in form.rows:
+        if row.block in yuan_tables:
+            continue  # one issue for the whole table, above
         for amt in row.amounts.values():
-            if amt.note.startswith("元→万元") and not any(t.yuan and t.block == row.block for t in tables):
+            if amt.note.startswith("元→万元"):
                 form.issues.append(Issue("YUAN_CONVERTED", amt.cell, row.block, amt.field, row.org, amt.raw,
                                          f"{amt.cell} 注明“元”（{amt.raw}），已换算为万元"))
     for block in BLOCK_FIELDS:
@@ -139,11 +142,12 @@ def _set_fact(sv: SheetView, lab: Labels, form: UnitForm, key: str, rc, raw: str
     inline_val = inline[1].strip() if len(inline) == 2 else ""
     if key in ("unit", "fill_date", "contact", "phone", "staff_quota", "staff_actual",
                "duties", "work", "overall"):
-        fact = _value_right(sv, rc, lab)
+        v = sv.value_right(rc, lab.all_facts)
+        fact = Fact(sv.text(v), sv.ref(v), sv.raw(v)) if sv.text(v) else None
         if fact is None and inline_val:
             fact = Fact(inline_val, sv.ref(rc), raw)
         if fact is not None and key in ("staff_quota", "staff_actual"):
-            num, status, _ = sv.number(sv.value_right(rc, lab.all_facts))
+            num, status, _ = sv.number(v)
             fact = Fact(num if status == "ok" else None, fact.cell, fact.raw)
         setattr(form, key, fact)
     elif key == "score":
@@ -263,7 +267,6 @@ def _hidden(sv: SheetView, form: UnitForm) -> None:
         for amt in row.amounts.values():
             if amt.status == "blank":
                 continue
-            from .ooxml import ref_to_rc
             r, c = ref_to_rc(amt.cell)
             if r in g.hidden_rows or c in g.hidden_cols:
                 what = "行" if r in g.hidden_rows else "列"

@@ -54,9 +54,10 @@ class Sheet:
         else:
             self._str(r, col, str(value), fmt)
 
-    def line(self, values, fmt=None) -> None:
+    def line(self, values, fmt=None, col_fmt: dict | None = None) -> None:
+        """One row; col_fmt gives single columns a format of their own."""
         for c, v in enumerate(values):
-            self.put(c, v, fmt)
+            self.put(c, v, col_fmt.get(c, fmt) if col_fmt else fmt)
         self.row += 1
 
     def header(self, values) -> None:
@@ -236,13 +237,10 @@ def _findings(wb, f, report) -> None:
     sh.ws.freeze_panes(1, 0)
     sh.header(FINDING_HEADER)
     for x, row in zip(report.findings, rows):
-        sh.line(row, None)
-        sh.row -= 1
-        sh.ws.write_string(sh.row, 1, row[1], f[x.severity])
         link = return_link(report, x)
         if link:
             sh.ws.write_url(sh.row, 17, link, f["link"], string="打开")
-        sh.row += 1
+        sh.line(row, col_fmt={1: f[x.severity]})
     if rows:
         sh.ws.autofilter(0, 0, len(rows), len(FINDING_HEADER) - 1)
 
@@ -255,11 +253,7 @@ def _manifest(wb, f, report) -> None:
     sh.ws.freeze_panes(1, 0)
     sh.header(header)
     for r, row in zip(report.results, rows):
-        sh.line(row)
-        if r.status == "rejected":
-            sh.row -= 1
-            sh.ws.write_string(sh.row, 1, row[1], f["error"])
-            sh.row += 1
+        sh.line(row, col_fmt={1: f["error"]} if r.status == "rejected" else None)
     if rows:
         sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
 
