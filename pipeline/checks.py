@@ -13,6 +13,7 @@ import pandas as pd
 
 from .findings import make_finding
 from .frames import Frames, frame as make_frame
+from .records import fmt
 from .models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .narrative import extract
 from .read.labels import norm
@@ -30,8 +31,8 @@ class Prepared:
 
     @cached_property
     def issues(self) -> pd.DataFrame:
-        rows = [(uid, i.code, i.cell, i.block, i.field, i.org, i.raw, i.detail)
-                for uid, form in enumerate(self.f.forms) for i in form.issues]
+        rows = [(uid, *issue) for uid, form in enumerate(self.f.forms, self.f.uid0)
+                for issue in form.issues]
         return make_frame(rows, ["uid", "code", "cell", "block", "field", "org", "raw", "detail"])
 
     @cached_property
@@ -206,7 +207,6 @@ def grade(rule: Rule, P: Prepared):
 
 
 def _fmt(v):
-    from .frames import fmt
     return fmt(v) if isinstance(v, Decimal) else str(v)
 
 
@@ -276,7 +276,7 @@ def narrative(rule: Rule, P: Prepared):
     wanted = set(rule.fields)
     rows, seen = [], set()
     for uid, u in P.units.items():
-        figures = P.f.forms[uid].report_figures
+        figures = P.f.form(uid).report_figures
         if figures is None:  # forms read outside a run
             figures = extract(str(u.get("f_report") or ""))
         for field, stated, frag in figures:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .frames import fmt
+from .records import fmt
 from .models import FIELD_LABELS, Finding
 from .read.ooxml import ref_to_rc
 from .ruleset import Rule

@@ -146,7 +146,8 @@ class FileResult:
     status: str  # accepted | rejected
     code: str = ""
     error: str = ""
-    forms: list[UnitForm] = field(default_factory=list)
+    forms: list = field(default_factory=list)   # UnitForm; FormPack from a run's workers
+    units: int = 0           # forms read (a run lets go of the forms once they are written)
     source_format: str = ""
     full_calc: bool = False
     guard_s: float = 0.0     # seconds in sniffing and the byte guard

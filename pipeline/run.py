@@ -5,17 +5,29 @@ import datetime as dt
 import gc
 import os
 import time
-from contextlib import contextmanager
+import threading
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import frames as frames_mod
-from .models import FINDING_COLUMNS, FileResult, Finding
-from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, read_many
-from .ruleset import RulePack, load_pack
-from .validate import validate
-from .write.exports import MANIFEST_COLUMNS, write_csv
+from .models import BLOCK_FIELDS, FINDING_COLUMNS, FileResult, Finding
+from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, read_iter
+from .records import VALUE_COLUMNS
+from .ruleset import ALL_FIELDS, RulePack, load_pack
+from .validate import sort_findings, validate
+from .write.atomic import atomic_path
+from .write.exports import MANIFEST_COLUMNS, CsvStream, write_rows
+
+CHUNK = 1000        # units validated and written together
+BACKLOG = 2000      # files read ahead of the one the run waits for
+DEPTH = 16          # files waiting in each worker's pipe
+RUN_WIDE = {"duplicate"}   # rule kinds that compare units across the whole run
+OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx")
+# What the end of a run keeps of each unit: the summary's 汇总表 and 总览, and the run-wide rules.
+UNIT_KEYS = (("uid", "file", "sheet", "unit", "year", "f_unit@cell", "f_grade")
+             + tuple(f"{b}@derived" for b in BLOCK_FIELDS) + tuple(ALL_FIELDS))
 
 
 class RunIncomplete(Exception):
@@ -29,11 +41,12 @@ class RunReport:
     pack: RulePack
     results: list[FileResult]
     findings: list[Finding]
-    frames: frames_mod.Frames
+    unit_rows: list[dict]       # one slim row per unit (UNIT_KEYS): what the summary's 汇总表 needs
     started: dt.datetime
     timings: dict[str, float] = field(default_factory=dict)
     returns_written: int = 0
     returns_enabled: bool = True   # summary.xlsx links to returns/ only when they are written
+    frames: frames_mod.Frames | None = None   # all units' frames, kept only by check_file
 
     @property
     def received(self) -> int:
@@ -49,7 +62,7 @@ class RunReport:
 
     @property
     def units(self) -> int:
-        return len(self.frames.forms)
+        return len(self.unit_rows)
 
     def count(self, severity: str) -> int:
         return sum(f.severity == severity for f in self.findings)
@@ -94,68 +107,134 @@ def run(*args, **kwargs) -> RunReport:
 
 
 def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
-        tolerance: str | None = None, returns: bool = True, every_return: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-        memory_mb: int = DEFAULT_MEMORY_MB, on_file: Callable | None = None,
-        on_stage: Callable | None = None, on_discovered: Callable | None = None) -> RunReport:
+         tolerance: str | None = None, returns: bool = True, every_return: bool = False,
+         timeout: float = DEFAULT_TIMEOUT,
+         memory_mb: int = DEFAULT_MEMORY_MB, on_file: Callable | None = None,
+         on_stage: Callable | None = None, on_discovered: Callable | None = None,
+         chunk_size: int = CHUNK, backlog: int = BACKLOG) -> RunReport:
+    """Units are validated and written in chunks while the workers read on, so the parent holds
+    one chunk of records at a time, never the whole run; what the end needs (findings, one slim
+    row per unit, the files' outcomes) is small."""
     from .write.returns import write_returns
-    from .write.summary import write_summary
+    from .write.summary import SummaryWriter
 
     inbox, out = Path(inbox), Path(out)
     pack = load_pack(rules, tolerance)
     started = dt.datetime.now()
     timings: dict[str, float] = {}
+    kinds: dict[str, float] = {}
     items = discover(inbox, out)
     if on_discovered:
         on_discovered(len(items))
-    prepared: dict[int, tuple] = {}
-
-    def arrived(result: FileResult) -> None:
-        for form in result.forms:  # per-form frame rows, built while the workers read on
-            prepared[id(form)] = frames_mod.records(form)
-            form.rows = []  # the org rows now live in the frame rows; keep one copy in memory
-        if on_file:
-            on_file(result)
-
-    with _stage(timings, "read", None):
-        results = [_symlink_result(p, rel) if p.is_symlink() else None for p, rel in items]
-        todo = [(i, it) for i, it in enumerate(items) if results[i] is None]
-        read = read_many([it for _, it in todo], jobs=jobs, timeout=timeout, memory_mb=memory_mb,
-                         on_result=arrived)
-        for (i, _), res in zip(todo, read):
-            results[i] = res
-    # worker-side seconds, summed over files (they overlap across workers)
-    timings["worker_guard_cpu"] = sum(r.guard_s for r in results if r)
-    timings["worker_read_cpu"] = sum(r.read_s for r in results if r)
-    if any(r is None for r in results) or len(results) != len(items):
-        raise RunIncomplete(f"有 {sum(r is None for r in results)} 个文件没有读取结果，本次汇总作废")
-    forms = [f for r in results for f in r.forms]
-    with _stage(timings, "frames", on_stage):
-        frames = frames_mod.build(forms, prepared)
-        prepared.clear()
-    kinds: dict[str, float] = {}
-    with _stage(timings, "rules", on_stage):
-        findings = validate(frames, pack, kinds)
-    timings["narrative"] = kinds.get("narrative", 0.0)
-    timings["rules"] -= timings["narrative"]
-    report = RunReport(inbox, out, pack, results, findings, frames, started, timings,
-                       returns_enabled=returns)
-    if report.received != report.accepted + report.rejected:
-        raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
+    report = RunReport(inbox, out, pack, [], [], [], started, timings, returns_enabled=returns)
     out.mkdir(parents=True, exist_ok=True)
-    with _stage(timings, "exports", on_stage):
-        write_csv(out / "values.csv", frames_mod.VALUE_COLUMNS, frames.values,
-                  safe=("block", "field", "value", "cell"))
-        write_csv(out / "findings.csv", FINDING_COLUMNS, (f.row() for f in findings))
-        write_csv(out / "manifest.csv", MANIFEST_COLUMNS,
-                  ([r.file, r.sha256, r.status, len(r.forms), r.error, r.code] for r in results))
-    with _stage(timings, "summary", on_stage):
-        write_summary(report, out / "summary.xlsx")
+    with ExitStack() as stack:
+        tmp = {name: stack.enter_context(atomic_path(out / name)) for name in OUTPUTS}
+        values = CsvStream(tmp["values.csv"], VALUE_COLUMNS, safe=("block", "field", "value", "cell"))
+        stack.callback(values.close)
+        summary = SummaryWriter(tmp["summary.xlsx"])
+        chunk: list = []
+
+        def flush() -> None:
+            uid0 = len(report.unit_rows)
+            with _stage(timings, "frames", None):
+                frames = frames_mod.build(chunk, uid0)
+            with _stage(timings, "rules", None):
+                found = validate(frames, pack, kinds, skip=RUN_WIDE)
+            with _stage(timings, "exports", None):
+                values.rows(frames.values)
+            with _stage(timings, "summary", None):
+                summary.detail(frames, found)
+            report.findings.extend(found)
+            report.unit_rows.extend({k: u.get(k) for k in UNIT_KEYS} for u in frames.unit_records)
+            chunk.clear()
+
+        t_read = time.perf_counter()
+        for result in _in_order(items, backlog, timings, jobs=jobs, timeout=timeout, memory_mb=memory_mb):
+            report.results.append(result)
+            chunk.extend(result.forms)
+            result.forms = []   # the packs now live in the chunk only
+            if on_file:
+                on_file(result)
+            if len(chunk) >= chunk_size:
+                flush()
+        if chunk:
+            flush()
+        timings["read"] = time.perf_counter() - t_read   # reading, with the chunks' work overlapped
+        # worker-side seconds, summed over files (they overlap across workers)
+        timings["worker_guard_cpu"] = sum(r.guard_s for r in report.results)
+        timings["worker_read_cpu"] = sum(r.read_s for r in report.results)
+        if len(report.results) != len(items) or report.received != report.accepted + report.rejected:
+            raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
+        with _stage(timings, "rules", on_stage):  # the run-wide rules: duplicate submissions
+            report.findings.extend(validate(frames_mod.units_only(report.unit_rows), pack, kinds,
+                                            only=RUN_WIDE))
+            report.findings = sort_findings(report.findings)
+        timings["narrative"] = kinds.get("narrative", 0.0)
+        timings["rules"] -= timings["narrative"]
+        with _stage(timings, "exports", on_stage):
+            values.close()
+            write_rows(tmp["findings.csv"], FINDING_COLUMNS, (f.row() for f in report.findings))
+            write_rows(tmp["manifest.csv"], MANIFEST_COLUMNS,
+                       ([r.file, r.sha256, r.status, r.units, r.error, r.code] for r in report.results))
+        with _stage(timings, "summary", on_stage):
+            summary.finish(report)
     if returns:
         with _stage(timings, "returns", on_stage):
             report.returns_written = write_returns(report, jobs=jobs, every=every_return)
     return report
 
 
+def _in_order(items: list[tuple[Path, str]], backlog: int, timings: dict,
+              **read_args) -> Iterator[FileResult]:
+    """Every item's result in input order, read by a thread that keeps the workers fed while the
+    caller validates and writes. It sends no file more than backlog ahead of the one the caller
+    waits for, which bounds what waits in memory (and the needed file is always sent).
+    timings["read_wait"]: seconds the caller spent waiting for a result."""
+    buf: dict[int, FileResult] = {}
+    pending = []
+    for i, (p, rel) in enumerate(items):
+        if p.is_symlink():
+            buf[i] = _symlink_result(p, rel)
+        else:
+            pending.append(i)
+    cv = threading.Condition()
+    state = {"next": 0, "done": False, "error": None}
+    cancel = threading.Event()
+
+    def reader() -> None:
+        try:
+            for j, res in read_iter([items[i] for i in pending], packed=True, depth=DEPTH, cancel=cancel,
+                                    hold=lambda j: pending[j] > state["next"] + backlog, **read_args):
+                with cv:
+                    buf[pending[j]] = res
+                    cv.notify()
+        except BaseException as exc:  # surfaces in the caller's thread
+            state["error"] = exc
+        finally:
+            with cv:
+                state["done"] = True
+                cv.notify()
+
+    thread = threading.Thread(target=reader, name="selfeval-reader", daemon=True)
+    thread.start()
+    try:
+        for i in range(len(items)):
+            with cv:
+                state["next"] = i
+                if i not in buf:
+                    t = time.perf_counter()
+                    while i not in buf and not state["done"]:
+                        cv.wait()
+                    timings["read_wait"] = timings.get("read_wait", 0.0) + time.perf_counter() - t
+                res = buf.pop(i, None)
+            if res is None:
+                if state["error"] is not None:
+                    raise state["error"]
+                raise RunIncomplete(f"文件 {items[i][1]} 没有读取结果，本次汇总作废")
+            yield res
+    finally:
+        cancel.set()
+        thread.join()
 def _symlink_result(path: Path, rel: str) -> FileResult:
     return FileResult(rel, "", "rejected", "NOT_A_REGULAR_FILE", "这是符号链接，不是报送的文件本身；未读取")

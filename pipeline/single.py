@@ -21,4 +21,5 @@ def check_file(path: Path, rules: str | None = None, tolerance: str | None = Non
     result = read_one(path)
     frames = frames_mod.build(result.forms)
     findings = validate(frames, pack)
-    return RunReport(path.parent, path.parent, pack, [result], findings, frames, dt.datetime.now())
+    return RunReport(path.parent, path.parent, pack, [result], findings, frames.unit_records,
+                     dt.datetime.now(), frames=frames)

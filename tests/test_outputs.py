@@ -92,7 +92,7 @@ def test_consolidation_totals_are_live_and_right(result):
     formula_row, fixed_row = n + 2, n + 3
     letter = ws.cell(row=1, column=col).column_letter
     assert ws.cell(row=formula_row, column=col).value == f"=SUM({letter}2:{letter}{n + 1})"
-    expected = sum((Decimal(str(u["income.total"])) for u in report.frames.units.to_dict("records")
+    expected = sum((Decimal(str(u["income.total"])) for u in report.unit_rows
                     if u["income.total"] is not None), Decimal(0))
     assert Decimal(str(ws.cell(row=fixed_row, column=col).value)).quantize(Decimal("0.01")) == expected
     col_values = [ws.cell(row=r, column=col).value or 0 for r in range(2, n + 2)]

@@ -32,7 +32,7 @@ def read_file(path: Path, rel: str) -> FileResult:
     if not forms:
         return FileResult(rel, sha, "rejected", "NO_FORM",
                           "工作簿中没有找到自评表（没有“机构名称”及收入、支出等表格）", source_format=book.source_format)
-    return FileResult(rel, sha, "accepted", forms=forms, source_format=book.source_format,
+    return FileResult(rel, sha, "accepted", forms=forms, units=len(forms), source_format=book.source_format,
                       full_calc=book.full_calc, guard_s=book.guard_s, read_s=time.perf_counter() - t0)
 
 

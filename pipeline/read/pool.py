@@ -10,13 +10,14 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
 import traceback
 from collections import deque
 from contextlib import contextmanager
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..models import FileResult
 
@@ -29,7 +30,7 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 1536
 
 
-def _worker(conn, memory_mb: int) -> None:
+def _worker(conn, memory_mb: int, packed: bool) -> None:
     # a parser that aborts prints a native backtrace: not for the reviewer's terminal
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
@@ -37,6 +38,7 @@ def _worker(conn, memory_mb: int) -> None:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from .parse import read_file
+    from ..records import pack
 
     while True:
         try:
@@ -48,6 +50,8 @@ def _worker(conn, memory_mb: int) -> None:
         idx, path, rel = task
         try:
             result = read_file(Path(path), rel)
+            if packed:  # a run's parent needs only the records: cheaper to send and to keep
+                result.forms = [pack(f) for f in result.forms]
         except MemoryError:
             result = _failed(path, rel, "MEMORY_LIMIT", f"读取时内存超出上限（{memory_mb} MB），疑似异常文件")
         except Exception as exc:  # a reader bug must cost one file, not the run
@@ -71,7 +75,7 @@ def worker_context():
     macOS); plain spawn elsewhere (Windows)."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["pipeline.read.parse"])
+        ctx.set_forkserver_preload(["pipeline.read.parse", "pipeline.records"])
         return ctx
     return mp.get_context("spawn")
 
@@ -98,9 +102,9 @@ class _Slot:
     """One worker and the tasks sent to it: the first is being read, the rest wait in its pipe
     so that the worker never idles while the parent handles a result."""
 
-    def __init__(self, ctx, memory_mb: int):
+    def __init__(self, ctx, memory_mb: int, packed: bool):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, memory_mb), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, memory_mb, packed), daemon=True)
         with _no_main_import():
             self.proc.start()
         child.close()
@@ -117,25 +121,32 @@ class _Slot:
 
 
 def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float = DEFAULT_TIMEOUT,
-              memory_mb: int = DEFAULT_MEMORY_MB,
-              on_result: Callable[[FileResult], None] | None = None, depth: int = 4) -> list[FileResult]:
-    """Read every (path, rel) pair; results come back in input order."""
+              memory_mb: int = DEFAULT_MEMORY_MB) -> list[FileResult]:
+    """Read every (path, rel) pair; results in input order."""
     items = list(items)
+    results: list[FileResult | None] = [None] * len(items)
+    for idx, res in read_iter(items, jobs=jobs, timeout=timeout, memory_mb=memory_mb):
+        results[idx] = res
+    return results  # type: ignore[return-value]
+
+
+def read_iter(items: list[tuple[Path, str]], jobs: int = 0, timeout: float = DEFAULT_TIMEOUT,
+              memory_mb: int = DEFAULT_MEMORY_MB, packed: bool = False, depth: int = 4,
+              hold: Callable[[int], bool] | None = None,
+              cancel: threading.Event | None = None) -> Iterator[tuple[int, FileResult]]:
+    """(index, result) for every item, as they come back. packed: forms come as FormPacks.
+    hold(index): true while that item should not be sent yet (the consumer is behind); time
+    limits still run. cancel: stop early (the consumer has failed)."""
     if not items:
-        return []
+        return
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
     ctx = worker_context()
     queue = deque(enumerate(items))
-    results: list[FileResult | None] = [None] * len(items)
-    slots = [_Slot(ctx, memory_mb) for _ in range(jobs)]
-
-    def done(idx: int, res: FileResult) -> None:
-        results[idx] = res
-        if on_result:
-            on_result(res)
+    slots = [_Slot(ctx, memory_mb, packed) for _ in range(jobs)]
+    ready: deque = deque()   # results waiting to be yielded
 
     def feed(slot: _Slot) -> None:
-        while queue and len(slot.tasks) < depth:
+        while queue and len(slot.tasks) < depth and not (hold and hold(queue[0][0])):
             idx, (path, rel) = queue.popleft()
             task = (idx, str(path), rel)
             if not slot.tasks:
@@ -148,17 +159,20 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
         slot = slots[i]
         idx, path, rel = slot.tasks.popleft()
         slot.kill()
-        done(idx, _failed(path, rel, code, message))
+        ready.append((idx, _failed(path, rel, code, message)))
         for t_idx, t_path, t_rel in reversed(slot.tasks):
             queue.appendleft((t_idx, (Path(t_path), t_rel)))
-        slots[i] = _Slot(ctx, memory_mb)
+        slots[i] = _Slot(ctx, memory_mb, packed)
         feed(slots[i])
 
     try:
-        for s in slots:
-            feed(s)
-        while any(s.tasks for s in slots):
+        while (queue or any(s.tasks for s in slots)) and not (cancel and cancel.is_set()):
+            for s in slots:
+                feed(s)
             busy = {s.conn: i for i, s in enumerate(slots) if s.tasks}
+            if not busy:  # held back with nothing in flight
+                time.sleep(0.01)
+                continue
             for conn in wait(list(busy), timeout=0.25):
                 i = busy[conn]
                 slot = slots[i]
@@ -173,17 +187,20 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
                 except Exception as exc:  # a result that cannot be unpickled costs its file only
                     idx, path, rel = slot.tasks.popleft()
                     slot.started = time.monotonic()
-                    done(idx, _failed(path, rel, "READ_ERROR", f"读取结果无法传回：{type(exc).__name__}: {exc}"[:300]))
+                    ready.append((idx, _failed(path, rel, "READ_ERROR",
+                                               f"读取结果无法传回：{type(exc).__name__}: {exc}"[:300])))
                     feed(slot)
                     continue
                 slot.tasks.popleft()
                 slot.started = time.monotonic()
-                done(idx, res)
+                ready.append((idx, res))
                 feed(slot)
             now = time.monotonic()
             for i, slot in enumerate(slots):
                 if slot.tasks and now - slot.started > timeout:
                     replace(i, "PARSE_TIMEOUT", f"读取超过 {timeout:g} 秒仍未完成，已中止；文件可能异常")
+            while ready:
+                yield ready.popleft()
     finally:
         for s in slots:
             try:
@@ -194,4 +211,3 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
             s.proc.join(timeout=2)
             if s.proc.is_alive():
                 s.kill()
-    return results  # type: ignore[return-value]

@@ -21,12 +21,33 @@ def guard(text) -> str:
     return s
 
 
+class CsvStream:
+    """A CSV written in pieces into an open (temporary) file. safe: columns holding only the
+    tool's own words, numbers or cell refs (left unguarded)."""
+
+    def __init__(self, path: Path, header: list[str], safe: tuple[str, ...] = ()):
+        self.fh = open(path, "w", encoding="utf-8-sig", newline="")
+        self.w = csv.writer(self.fh)
+        self.w.writerow(header)
+        self.keep = [h in safe for h in header]
+
+    def rows(self, rows) -> None:
+        keep = self.keep
+        self.w.writerows([v if k else guard(v) for k, v in zip(keep, row)] for row in rows)
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def write_rows(path: Path, header: list[str], rows, safe: tuple[str, ...] = ()) -> None:
+    """The whole CSV into path as it is (the caller makes it atomic)."""
+    out = CsvStream(path, header, safe)
+    try:
+        out.rows(rows)
+    finally:
+        out.close()
+
+
 def write_csv(path: Path, header: list[str], rows, safe: tuple[str, ...] = ()) -> None:
-    """safe: columns holding only the tool's own words, numbers or cell refs (left unguarded)."""
-    keep = [h in safe for h in header]
     with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            for row in rows:
-                w.writerow([v if k else guard(v) for k, v in zip(keep, row)])
+        write_rows(tmp, header, rows, safe)

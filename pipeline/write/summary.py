@@ -28,17 +28,22 @@ def text_width(s: str) -> float:
 
 
 class Sheet:
-    """A worksheet written row by row (constant memory) with column widths that fit the text."""
+    """A worksheet written row by row (constant memory). Column widths may be set at any time
+    before the workbook closes: xlsxwriter writes them then."""
 
-    def __init__(self, wb, name: str, fmts: dict, widths: list[float]):
+    def __init__(self, wb, name: str, fmts: dict, widths: list[float] | None = None):
         self.ws = wb.add_worksheet(name)
         self.f = fmts
         self.row = 0
-        for c, w in enumerate(widths):
-            self.ws.set_column(c, c, w)
+        if widths:
+            self.widths(widths)
         # the undecorated writers: the public ones first parse A1 notation, a cost per cell
         self._num = getattr(self.ws, "_write_number", self.ws.write_number)
         self._str = getattr(self.ws, "_write_string", self.ws.write_string)
+
+    def widths(self, widths: list[float]) -> None:
+        for c, w in enumerate(widths):
+            self.ws.set_column(c, c, w)
 
     def put(self, col: int, value, fmt=None) -> None:
         """Numbers as numbers, everything else as a literal string; nothing for an empty cell
@@ -74,10 +79,34 @@ def _widths(header: list[str], rows: list[list], lo: float = 6, hi: float = 60) 
     return [min(max(w, lo), hi) for w in widths]
 
 
-def write_summary(report, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), SAFE_OPTIONS)
-        f = {
+def _amount_widths(header: list[str], rows: list[list]) -> list[float]:
+    """6 text columns, then one column per amount field."""
+    widths = _widths(header, rows, hi=40)
+    for c in range(6, 6 + len(ALL_FIELDS)):
+        widths[c] = max(12, min(widths[c], 16))
+    return widths
+
+
+def _amount_header(sh: Sheet, header: list[str], freeze_cols: int) -> None:
+    sh.ws.freeze_panes(1, freeze_cols)
+    sh.ws.set_row(0, 45)
+    sh.header(header)
+
+
+AMOUNT_HEADERS = [f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS]
+DETAIL_HEADER = ["单位", "年度", "文件", "工作表", "机构", "是否汇总行"] + AMOUNT_HEADERS
+CONSOLIDATION_HEADER = ["序号", "单位", "年度", "文件", "工作表", "数据来源"] + AMOUNT_HEADERS + ["错误", "警告"]
+SHEETS = ["总览", "汇总表", "明细", "问题清单", "提交情况", "规则"]
+
+
+class SummaryWriter:
+    """summary.xlsx written while the run goes on: 明细 chunk by chunk as units are validated,
+    the other sheets at the end (each sheet has its own temporary file in constant-memory mode,
+    so the order of writing does not matter)."""
+
+    def __init__(self, path: Path):
+        self.wb = wb = xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
+        self.f = {
             "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                    "valign": "vcenter"}),
             "amount": wb.add_format({"num_format": "0.00"}),
@@ -89,24 +118,78 @@ def write_summary(report, path: Path) -> None:
             "info": wb.add_format({"bg_color": "#DDEBF7", "num_format": "0.00"}),
             "link": wb.add_format({"font_color": "blue", "underline": 1}),
         }
-        _overview(wb, f, report)
-        _consolidation(wb, f, report)
-        _detail(wb, f, report)
-        _findings(wb, f, report)
-        _manifest(wb, f, report)
-        _rules(wb, f, report)
-        wb.close()
+        self.sheets = {name: Sheet(wb, name, self.f) for name in SHEETS}
+
+    def detail(self, frames, findings) -> None:
+        """明细: one row per unit × org of this chunk; cells with findings filled and commented."""
+        sh, f = self.sheets["明细"], self.f
+        orgs = frames.org_records
+        if sh.row == 0:
+            sample = [[o["unit"], o["year"], o["file"], o["sheet"], o["org"], ""]
+                      + [o.get(k) for k in ALL_FIELDS] for o in orgs[:300]]
+            sh.widths(_amount_widths(DETAIL_HEADER, sample))
+            _amount_header(sh, DETAIL_HEADER, freeze_cols=5)
+        marks: dict[tuple[int, str], list] = {}
+        for x in findings:
+            if x.cell and x.uid >= 0:
+                marks.setdefault((x.uid, x.cell), []).append(x)
+        marked_units = {uid for uid, _ in marks}
+        cols = [(6 + i, k, k + "@cell", k + "@raw") for i, k in enumerate(ALL_FIELDS)]
+        num, text, amount = sh._num, sh._str, f["amount"]
+        for o in orgs:
+            r = sh.row
+            for c, v in enumerate((o["unit"], o["year"], o["file"], o["sheet"], o["org"])):
+                if v:
+                    text(r, c, str(v), None)
+            if o["is_summary"]:
+                text(r, 5, "汇总行", None)
+            if o["uid"] not in marked_units:  # most org rows carry no finding
+                for c, key, _, _ in cols:
+                    v = o.get(key)
+                    if v is not None:
+                        num(r, c, float(v), amount)
+            else:
+                for c, key, cell_key, raw_key in cols:
+                    v = o.get(key)
+                    hits = marks.get((o["uid"], o.get(cell_key) or ""))
+                    if hits:
+                        worst = min(hits, key=lambda x: ("error", "warning", "info").index(x.severity))
+                        sh.put(c, v if v is not None else o.get(raw_key) or None, f[worst.severity])
+                        note = "\n".join(f"[{x.rule}] {x.message}" for x in hits)
+                        sh.ws.write_comment(r, c, note[:30000], {"x_scale": 3, "y_scale": 2})
+                    elif v is not None:
+                        num(r, c, float(v), amount)
+            sh.row += 1
+
+    def finish(self, report) -> None:
+        f = self.f
+        detail = self.sheets["明细"]
+        if detail.row == 0:
+            detail.widths(_amount_widths(DETAIL_HEADER, []))
+            _amount_header(detail, DETAIL_HEADER, freeze_cols=5)
+        elif detail.row > 1:
+            detail.ws.autofilter(0, 0, detail.row - 1, len(DETAIL_HEADER) - 1)
+        _overview(self.sheets["总览"], f, report)
+        _consolidation(self.sheets["汇总表"], f, report)
+        _findings(self.sheets["问题清单"], f, report)
+        _manifest(self.sheets["提交情况"], f, report)
+        _rules(self.sheets["规则"], f, report)
+        self.wb.close()
 
 
-def _unit_records(report) -> list[dict]:
-    return report.frames.unit_records
+def write_summary(report, path: Path) -> None:
+    """The whole summary at once, from a finished report (frames of all its units)."""
+    with atomic_path(path) as tmp:
+        w = SummaryWriter(tmp)
+        w.detail(report.frames, report.findings)
+        w.finish(report)
 
 
-def _overview(wb, f, report) -> None:
+def _overview(sh: Sheet, f, report) -> None:
     sev = Counter(x.severity for x in report.findings)
     units_with_errors = len({(x.file, x.sheet) for x in report.findings if x.severity == "error"})
     grades = Counter()
-    for u in _unit_records(report):
+    for u in report.unit_rows:
         g = str(u.get("f_grade") or "").strip()
         grades[g[:1] if g[:1] in GRADES else ("未填" if not g else "其他")] += 1
     rows = [["汇总日期", report.started.strftime("%Y-%m-%d %H:%M")], ["输入文件夹", str(report.inbox)],
@@ -117,7 +200,7 @@ def _overview(wb, f, report) -> None:
             ["错误", sev.get("error", 0)], ["警告", sev.get("warning", 0)], ["提示", sev.get("info", 0)]]
     by_rule = Counter((x.rule, x.name, x.severity) for x in report.findings)
     rule_rows = [[r, n, SEVERITY_LABELS[s], c] for (r, n, s), c in sorted(by_rule.items())]
-    sh = Sheet(wb, "总览", f, _widths(["项目", "内容", "严重程度", "数量"], rows + rule_rows, hi=70))
+    sh.widths(_widths(["项目", "内容", "严重程度", "数量"], rows + rule_rows, hi=70))
     sh.line(["部门（单位）整体支出绩效自评表汇总审核结果"], f["title"])
     sh.row += 1
     for r in rows:
@@ -134,23 +217,9 @@ def _overview(wb, f, report) -> None:
         sh.line(r)
 
 
-def _amount_sheet(wb, f, name: str, header: list[str], rows: list[list], freeze_cols: int) -> Sheet:
-    """A sheet of 6 text columns then one column per amount field, header written."""
-    widths = _widths(header, rows, hi=40)
-    for c in range(6, 6 + len(ALL_FIELDS)):
-        widths[c] = max(12, min(widths[c], 16))
-    sh = Sheet(wb, name, f, widths)
-    sh.ws.freeze_panes(1, freeze_cols)
-    sh.ws.set_row(0, 45)
-    sh.header(header)
-    return sh
-
-
-def _consolidation(wb, f, report) -> None:
-    units = _unit_records(report)
+def _consolidation(sh: Sheet, f, report) -> None:
+    units = report.unit_rows
     counts = Counter((x.uid, x.severity) for x in report.findings)
-    header = ["序号", "单位", "年度", "文件", "工作表", "数据来源"] + [
-        f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS] + ["错误", "警告"]
     rows = []
     for u in units:
         derived = [BLOCK_LABELS[b] for b in ("income", "expenditure", "three_public", "fixed_assets")
@@ -159,7 +228,8 @@ def _consolidation(wb, f, report) -> None:
         rows.append([u["uid"] + 1, u["unit"], u["year"], u["file"], u["sheet"], source]
                     + [u.get(k) for k in ALL_FIELDS]
                     + [counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0)])
-    sh = _amount_sheet(wb, f, "汇总表", header, rows, freeze_cols=2)
+    sh.widths(_amount_widths(CONSOLIDATION_HEADER, rows))
+    _amount_header(sh, CONSOLIDATION_HEADER, freeze_cols=2)
     for row in rows:
         for c, v in enumerate(row):
             sh.put(c, v, f["warning"] if c == 5 and v != "汇总行" else None)
@@ -177,45 +247,7 @@ def _consolidation(wb, f, report) -> None:
         sh.put(6 + i, total, f["total"])
     sh.row += 1
     if rows:
-        sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
-
-
-def _detail(wb, f, report) -> None:
-    marks: dict[tuple[int, str], list] = {}
-    for x in report.findings:
-        if x.cell and x.uid >= 0:
-            marks.setdefault((x.uid, x.cell), []).append(x)
-    orgs = report.frames.org_records
-    header = ["单位", "年度", "文件", "工作表", "机构", "是否汇总行"] + [
-        f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS]
-    rows = [[o["unit"], o["year"], o["file"], o["sheet"], o["org"], "汇总行" if o["is_summary"] else ""]
-            + [o.get(k) for k in ALL_FIELDS] for o in orgs]
-    sh = _amount_sheet(wb, f, "明细", header, rows, freeze_cols=5)
-    marked_units = {uid for uid, _ in marks}
-    cell_keys = [(6 + i, k + "@cell", k + "@raw") for i, k in enumerate(ALL_FIELDS)]
-    put = sh.put
-    for o, row in zip(orgs, rows):
-        for c in range(6):
-            put(c, row[c])
-        if o["uid"] not in marked_units:  # most org rows carry no finding
-            for c in range(6, len(row)):
-                if row[c] is not None:
-                    put(c, row[c])
-            sh.row += 1
-            continue
-        for c, cell_key, raw_key in cell_keys:
-            v = row[c]
-            hits = marks.get((o["uid"], o.get(cell_key) or ""))
-            if hits:
-                worst = min(hits, key=lambda x: ("error", "warning", "info").index(x.severity))
-                put(c, v if v is not None else o.get(raw_key) or None, f[worst.severity])
-                note = "\n".join(f"[{x.rule}] {x.message}" for x in hits)
-                sh.ws.write_comment(sh.row, c, note[:30000], {"x_scale": 3, "y_scale": 2})
-            elif v is not None:
-                put(c, v)
-        sh.row += 1
-    if rows:
-        sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
+        sh.ws.autofilter(0, 0, len(rows), len(CONSOLIDATION_HEADER) - 1)
 
 
 FINDING_HEADER = ["序号", "严重程度", "规则", "规则名称", "单位", "年度", "文件", "工作表", "表", "机构",
@@ -229,11 +261,11 @@ def finding_cells(i: int, x) -> list:
             x.diff, x.cells, x.message]
 
 
-def _findings(wb, f, report) -> None:
+def _findings(sh: Sheet, f, report) -> None:
     rows = [finding_cells(i, x) for i, x in enumerate(report.findings, 1)]
     widths = _widths(FINDING_HEADER, rows, hi=50)
     widths[16] = 80
-    sh = Sheet(wb, "问题清单", f, widths)
+    sh.widths(widths)
     sh.ws.freeze_panes(1, 0)
     sh.header(FINDING_HEADER)
     for x, row in zip(report.findings, rows):
@@ -245,11 +277,11 @@ def _findings(wb, f, report) -> None:
         sh.ws.autofilter(0, 0, len(rows), len(FINDING_HEADER) - 1)
 
 
-def _manifest(wb, f, report) -> None:
+def _manifest(sh: Sheet, f, report) -> None:
     header = ["文件", "状态", "单位数", "原因代码", "原因", "格式", "SHA-256"]
-    rows = [[r.file, STATUS_LABELS[r.status], len(r.forms), r.code, r.error, r.source_format, r.sha256]
+    rows = [[r.file, STATUS_LABELS[r.status], r.units, r.code, r.error, r.source_format, r.sha256]
             for r in report.results]
-    sh = Sheet(wb, "提交情况", f, _widths(header, rows, hi=70))
+    sh.widths(_widths(header, rows, hi=70))
     sh.ws.freeze_panes(1, 0)
     sh.header(header)
     for r, row in zip(report.results, rows):
@@ -258,13 +290,13 @@ def _manifest(wb, f, report) -> None:
         sh.ws.autofilter(0, 0, len(rows), len(header) - 1)
 
 
-def _rules(wb, f, report) -> None:
+def _rules(sh: Sheet, f, report) -> None:
     header = ["规则", "名称", "类型", "严重程度", "公式或字段", "容差（万元）", "依据"]
     tol = format(report.pack.tolerance, "f")
     rows = [[r.id, r.name, r.kind, SEVERITY_LABELS[r.severity], r.formula or "、".join(r.fields),
              tol if r.kind in ("identity", "rollup", "narrative", "compare") else "", r.basis]
             for r in report.pack.rules]
-    sh = Sheet(wb, "规则", f, _widths(header, rows, hi=70))
+    sh.widths(_widths(header, rows, hi=70))
     sh.ws.freeze_panes(1, 0)
     sh.header(header)
     for row in rows:
