@@ -27,10 +27,12 @@ from pipeline.run import run  # noqa: E402
 
 
 class RssSampler:
-    """Peak memory (PSS) of this process and all its descendants together, sampled every 50 ms."""
+    """Peak memory (PSS) of this process and all its descendants together, and the CPU seconds
+    each of them used (the last reading per process), sampled every 50 ms."""
 
     def __init__(self):
         self.peak = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
 
@@ -42,14 +44,21 @@ class RssSampler:
         self._stop.set()
         self._t.join()
 
+    def cpu_s(self, pid: int | None = None) -> float:
+        """CPU seconds of one process (pid), or of all processes seen."""
+        return self.cpu.get(pid, 0.0) if pid is not None else sum(self.cpu.values())
+
     def _loop(self):
         me = os.getpid()
         while not self._stop.is_set():
-            self.peak = max(self.peak, _tree_rss(me))
+            tree = _tree(me)
+            self.peak = max(self.peak, sum(_pss(pid) for pid in tree))
+            for pid in tree:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu(pid))
             time.sleep(0.05)
 
 
-def _tree_rss(root: int) -> int:
+def _tree(root: int) -> set[int]:
     parents: dict[int, int] = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -64,10 +73,17 @@ def _tree_rss(root: int) -> int:
         kids = [c for c, pp in parents.items() if pp == p and c not in tree]
         tree.update(kids)
         frontier += kids
-    total = 0
-    for pid in tree:
-        total += _pss(pid)
-    return total
+    return tree
+
+
+def _cpu(pid: int) -> float:
+    """User + system CPU seconds of one process so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            f = fh.read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _pss(pid: int) -> int:
@@ -131,9 +147,10 @@ def main() -> None:
     inbox = forms_dir(args.n, args.seed, args.xls)
     out = ROOT / "work" / f"out-{args.n}"
     with RssSampler() as rss:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         report = run(inbox, out, jobs=args.jobs, returns=False)
         total = time.perf_counter() - t0
+        parent_cpu = time.process_time() - c0
     returns_s = returns_n = None
     if args.returns:
         from pipeline.write.returns import write_returns
@@ -150,7 +167,9 @@ def main() -> None:
         "jobs": args.jobs or os.cpu_count(), "accepted": report.accepted, "units": report.units,
         "findings": len(report.findings), "total_s": round(total, 2), "forms_per_s": round(ours, 1),
         "stages_s": {k: round(v, 3) for k, v in t.items()},
-        "peak_rss_mb": round(rss.peak / 2 ** 20), "baseline_files": len(sample),
+        "peak_rss_mb": round(rss.peak / 2 ** 20),
+        "cpu_s": {"parent": round(parent_cpu, 1), "all": round(rss.cpu_s(), 1)},
+        "baseline_files": len(sample),
         "baseline_forms_per_s": round(base, 1), "ratio": round(ours / base, 1),
         "returns_s": None if returns_s is None else round(returns_s, 2), "returns_files": returns_n,
     }

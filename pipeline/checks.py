@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from .findings import make_finding
@@ -51,35 +52,54 @@ def _org(row, block: str) -> str:
 
 
 def identity(rule: Rule, P: Prepared):
+    """Screened in floats over the whole frame; a row whose float difference lies within a hair
+    of the tolerance is decided again in Decimal, so the verdict is always the exact one."""
     lhs, terms = rule.lhs, rule.terms
     cols = [lhs] + [c for _, c in terms]
-    blocks = sorted({c.split(".")[0] for c in cols})
-    keep = ["uid", "is_summary", "org"] + cols + [c + "@cell" for c in cols] + [b + "@org" for b in blocks]
-    frame = P.f.orgs(keep)
+    rhs = [c for _, c in terms]
+    frame = P.f.orgs(["_i", "is_summary"])  # cells and names: from the record, when failing
+    for c in cols:
+        frame[c] = P.f.num(c)
     req = rule.require
 
-    def computed(d):
-        return sum((d[c].fillna(ZERO) * s for s, c in terms), ZERO)
+    def exact_ok(i: int) -> bool:
+        rec = P.f.org_records[i]
+        total = sum(((rec.get(c) or ZERO) * s for s, c in terms), ZERO)
+        return abs((rec.get(lhs) or ZERO) - total) <= P.tol
 
     def fn(d):
-        rhs = [c for _, c in terms]
+        present = d[cols].notna()
         if req == "all":
-            need = d[rhs].notna().all(axis=1)
+            need = present[rhs].all(axis=1)
         elif isinstance(req, list):
-            need = d[req].notna().all(axis=1)
+            need = present[req].all(axis=1)
         else:
-            need = d[rhs].notna().any(axis=1)
-        applies = d[lhs].notna() & need & _scope(d, rule.scope)
-        diff = (d[lhs].fillna(ZERO) - computed(d)).abs()
-        return ~applies | (diff <= P.tol)
+            need = present[rhs].any(axis=1)
+        applies = present[lhs] & need & _scope(d, rule.scope)
+        filled = d[cols].fillna(0.0)
+        diff = (filled[lhs] - sum(filled[c] * s for s, c in terms)).abs()
+        return ~applies | _within(diff, P.tol, filled.abs().sum(axis=1), applies, d["_i"], exact_ok)
 
     def detail(row):
-        expected = sum(((row[c] or ZERO) * s for s, c in terms), ZERO)
+        rec = P.f.org_records[row["_i"]]
+        expected = sum(((rec.get(c) or ZERO) * s for s, c in terms), ZERO)
         block, field = lhs.split(".")
-        others = [row[c + "@cell"] for _, c in terms if row[c + "@cell"]]
-        return [make_finding(rule, P.unit(row["uid"]), block=block, org=_org(row, block), field=field,
-                         cell=row[lhs + "@cell"], expected=expected, actual=row[lhs], others=others)]
-    return frame, fn, detail, cols + ["is_summary"]
+        others = [rec.get(c + "@cell") for _, c in terms if rec.get(c + "@cell")]
+        return [make_finding(rule, P.unit(rec["uid"]), block=block, org=_org(rec, block), field=field,
+                         cell=rec[lhs + "@cell"], expected=expected, actual=rec[lhs], others=others)]
+    return frame, fn, detail, cols + ["_i", "is_summary"]
+
+
+def _within(diff: pd.Series, tol: Decimal, scale: pd.Series, applies: pd.Series, ids: pd.Series,
+            exact_ok) -> pd.Series:
+    """diff <= tol, in floats; where a float could be on the wrong side (within a billionth of
+    the amounts involved), exact_ok(id) decides in Decimal."""
+    t = float(tol)
+    ok = diff <= t
+    near = applies & ((diff - t).abs() <= scale * 1e-9 + 1e-9)
+    for label in near[near].index:
+        ok[label] = exact_ok(ids[label])
+    return ok
 
 
 def _scope(d, scope: str):
@@ -125,16 +145,16 @@ def rollup(rule: Rule, P: Prepared):
 
 
 def nonnegative(rule: Rule, P: Prepared):
-    """On the org rows: a row fails when any listed amount is negative; one finding per cell."""
+    """On the org rows: a row fails when any listed amount is negative; one finding per cell.
+    (A Decimal's sign survives the float.)"""
     keys = list(rule.fields)
+    frame = P.f.orgs(["_i"])
+    frame["negative"] = np.any([P.f.num(k) < 0 for k in keys], axis=0) if keys and len(frame) else False
 
     def bad(v) -> bool:
         return v is not None and v < 0
 
-    def fn(d):
-        return ~pd.concat([d[k].map(bad) for k in keys], axis=1).any(axis=1)
-
-    return P.f.orgs(["_i"] + keys), fn, _cells_detail(rule, P, keys, bad), keys
+    return frame, (lambda d: ~d["negative"].astype(bool)), _cells_detail(rule, P, keys, bad), ["negative"]
 
 
 def cell_status(rule: Rule, P: Prepared):

@@ -11,8 +11,11 @@ from decimal import Decimal
 
 from .models import BLOCK_FIELDS, UnitForm
 from .read.labels import strip_enum
+from .write.exports import Guarded
 
 VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw"]
+VALUE_SAFE = ("block", "field", "value", "cell")
+_VALUES_CSV = Guarded(VALUE_COLUMNS, VALUE_SAFE)
 FACTS = ("unit", "year", "contact", "score", "grade", "staff_quota", "staff_actual", "report")
 
 # Column names built once, so every record of a process shares the same key strings.
@@ -34,7 +37,7 @@ class FormPack:
     year: str
     orgs: list[dict]
     unit_rec: dict
-    values: list[tuple]
+    values_csv: str                # the form's values.csv rows, rendered and guarded
     issues: list[tuple]            # (code, cell, block, field, org, raw, detail)
     report_figures: list | None
 
@@ -52,8 +55,8 @@ def fmt(d: Decimal | None) -> str:
 def pack(form: UnitForm) -> FormPack:
     orgs, unit_rec, values = records(form)
     issues = [(i.code, i.cell, i.block, i.field, i.org, i.raw, i.detail) for i in form.issues]
-    return FormPack(form.file, form.sheet, form.unit_name, form.year_value, orgs, unit_rec, values,
-                    issues, form.report_figures)
+    return FormPack(form.file, form.sheet, form.unit_name, form.year_value, orgs, unit_rec,
+                    _VALUES_CSV.text(values), issues, form.report_figures)
 
 
 def records(form: UnitForm) -> tuple[list[dict], dict, list[tuple]]:

@@ -14,13 +14,13 @@ from typing import Callable, Iterator
 from . import frames as frames_mod
 from .models import BLOCK_FIELDS, FINDING_COLUMNS, FileResult, Finding
 from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, read_iter
-from .records import VALUE_COLUMNS
+from .records import VALUE_COLUMNS, VALUE_SAFE
 from .ruleset import ALL_FIELDS, RulePack, load_pack
 from .validate import sort_findings, validate
 from .write.atomic import atomic_path
 from .write.exports import MANIFEST_COLUMNS, CsvStream, write_rows
 
-CHUNK = 1000        # units validated and written together
+CHUNK = 2500        # units validated and written together
 BACKLOG = 2000      # files read ahead of the one the run waits for
 DEPTH = 16          # files waiting in each worker's pipe
 RUN_WIDE = {"duplicate"}   # rule kinds that compare units across the whole run
@@ -130,20 +130,20 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     out.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         tmp = {name: stack.enter_context(atomic_path(out / name)) for name in OUTPUTS}
-        values = CsvStream(tmp["values.csv"], VALUE_COLUMNS, safe=("block", "field", "value", "cell"))
+        values = CsvStream(tmp["values.csv"], VALUE_COLUMNS, safe=VALUE_SAFE)
         stack.callback(values.close)
         summary = SummaryWriter(tmp["summary.xlsx"])
         chunk: list = []
 
         def flush() -> None:
             uid0 = len(report.unit_rows)
-            with _stage(timings, "frames", None):
+            with _stage(timings, "chunk_frames", None):
                 frames = frames_mod.build(chunk, uid0)
-            with _stage(timings, "rules", None):
+            with _stage(timings, "chunk_rules", None):
                 found = validate(frames, pack, kinds, skip=RUN_WIDE)
-            with _stage(timings, "exports", None):
-                values.rows(frames.values)
-            with _stage(timings, "summary", None):
+            with _stage(timings, "chunk_exports", None):
+                values.text(frames.values)
+            with _stage(timings, "chunk_summary", None):
                 summary.detail(frames, found)
             report.findings.extend(found)
             report.unit_rows.extend({k: u.get(k) for k in UNIT_KEYS} for u in frames.unit_records)
@@ -170,8 +170,8 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
             report.findings.extend(validate(frames_mod.units_only(report.unit_rows), pack, kinds,
                                             only=RUN_WIDE))
             report.findings = sort_findings(report.findings)
-        timings["narrative"] = kinds.get("narrative", 0.0)
-        timings["rules"] -= timings["narrative"]
+        timings["chunk_narrative"] = kinds.get("narrative", 0.0)
+        timings["chunk_rules"] -= timings["chunk_narrative"]
         with _stage(timings, "exports", on_stage):
             values.close()
             write_rows(tmp["findings.csv"], FINDING_COLUMNS, (f.row() for f in report.findings))
@@ -212,6 +212,7 @@ def _in_order(items: list[tuple[Path, str]], backlog: int, timings: dict,
         except BaseException as exc:  # surfaces in the caller's thread
             state["error"] = exc
         finally:
+            timings["reader_thread_cpu"] = time.thread_time()
             with cv:
                 state["done"] = True
                 cv.notify()

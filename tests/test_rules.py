@@ -93,6 +93,22 @@ def test_rounding_within_tolerance_is_not_an_error(tmp_path: Path):
     assert [f.cell for f in strict] == ["C14"]
 
 
+def test_exact_tolerance_is_decided_in_decimal(tmp_path: Path):
+    """100.01 − 100.00 is 0.010000000000005116 in floats: the screen must not turn a difference
+    of exactly the tolerance into an error, nor let 0.011 pass."""
+    import random
+
+    form = g.random_form(random.Random(6), "单位丙", subs=2)
+    parts = ("carryover", "appropriation", "fund", "special_account", "other")
+    for row, base, total in ((1, "100.00", "100.01"), (2, "8.20", "8.211")):
+        for fld in parts:
+            form.cell_overrides[("income", row, fld)] = g.D(base) if fld == "carryover" else g.D(0)
+        form.cell_overrides[("income", row, "total")] = g.D(total)
+    g.save_xlsxwriter(g.layout(form), tmp_path / "t.xlsx")
+    fs = [f for f in check(tmp_path / "t.xlsx") if f.rule == "INC-001"]
+    assert [(f.actual, f.expected, f.diff) for f in fs] == [("8.211", "8.2", "0.011")]
+
+
 def test_same_unit_twice_names_both_files(tmp_path: Path):
     build(tmp_path / "a.xlsx", seed=1, unit="重复单位")
     build(tmp_path / "b.xlsx", seed=2, unit="重复单位")

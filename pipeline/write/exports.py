@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from .atomic import atomic_path
 
 MANIFEST_COLUMNS = ["file", "sha256", "status", "units", "error", "code"]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_FIRST = frozenset("".join(_DANGEROUS))
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -21,19 +23,52 @@ def guard(text) -> str:
     return s
 
 
+class Guarded:
+    """Rows → CSV text, the injection guard on every column not in safe (columns holding only
+    the tool's own words, numbers or cell refs)."""
+
+    def __init__(self, header: list[str], safe: tuple[str, ...] = ()):
+        self.keep = [h in safe for h in header]
+        self.guarded = [i for i, k in enumerate(self.keep) if not k]
+        self._buf = io.StringIO()
+        self._w = csv.writer(self._buf)
+
+    def clean(self, rows) -> list:
+        """Rows whose guarded columns are plain text not starting with a dangerous character
+        (nearly all) stay as they are; only the others are rebuilt through guard()."""
+        keep, guarded, first = self.keep, self.guarded, _FIRST
+        out = []
+        for row in rows:
+            for i in guarded:
+                v = row[i]
+                if v and (v.__class__ is not str or v[0] in first):
+                    row = [v if k else guard(v) for k, v in zip(keep, row)]
+                    break
+            out.append(row)
+        return out
+
+    def text(self, rows) -> str:
+        self._buf.seek(0)
+        self._buf.truncate()
+        self._w.writerows(self.clean(rows))
+        return self._buf.getvalue()
+
+
 class CsvStream:
-    """A CSV written in pieces into an open (temporary) file. safe: columns holding only the
-    tool's own words, numbers or cell refs (left unguarded)."""
+    """A CSV written in pieces into an open (temporary) file: rows, or text already rendered by
+    a Guarded of the same header."""
 
     def __init__(self, path: Path, header: list[str], safe: tuple[str, ...] = ()):
         self.fh = open(path, "w", encoding="utf-8-sig", newline="")
+        self.g = Guarded(header, safe)
         self.w = csv.writer(self.fh)
         self.w.writerow(header)
-        self.keep = [h in safe for h in header]
 
     def rows(self, rows) -> None:
-        keep = self.keep
-        self.w.writerows([v if k else guard(v) for k, v in zip(keep, row)] for row in rows)
+        self.w.writerows(self.g.clean(rows))
+
+    def text(self, text: str) -> None:
+        self.fh.write(text)
 
     def close(self) -> None:
         self.fh.close()

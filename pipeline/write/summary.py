@@ -4,7 +4,10 @@ Sheets: 总览 · 汇总表 · 明细 · 问题清单 · 提交情况 · 规则.
 """
 from __future__ import annotations
 
+import time
+import zipfile
 from collections import Counter
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -169,12 +172,39 @@ class SummaryWriter:
             _amount_header(detail, DETAIL_HEADER, freeze_cols=5)
         elif detail.row > 1:
             detail.ws.autofilter(0, 0, detail.row - 1, len(DETAIL_HEADER) - 1)
-        _overview(self.sheets["总览"], f, report)
-        _consolidation(self.sheets["汇总表"], f, report)
-        _findings(self.sheets["问题清单"], f, report)
-        _manifest(self.sheets["提交情况"], f, report)
-        _rules(self.sheets["规则"], f, report)
-        self.wb.close()
+        steps = [("总览", _overview), ("汇总表", _consolidation), ("问题清单", _findings),
+                 ("提交情况", _manifest), ("规则", _rules)]
+        timings = report.timings
+        for name, write in steps:
+            t = time.perf_counter()
+            write(self.sheets[name], f, report)
+            timings[f"summary:{name}"] = time.perf_counter() - t
+        t = time.perf_counter()
+        with _quick_zip():
+            self.wb.close()
+        timings["summary:close"] = time.perf_counter() - t
+
+
+class _QuickZip(zipfile.ZipFile):
+    """At 10,000 units summary.xlsx holds ~100 MB of sheet XML: deflate level 1 packs it about
+    three times faster than the default level 6, for a file about a quarter larger."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("compresslevel", 1)
+        super().__init__(*args, **kwargs)
+
+
+@contextmanager
+def _quick_zip():
+    """xlsxwriter offers no compression level: swap the ZipFile it packs with while it closes."""
+    import xlsxwriter.workbook as xw_workbook
+
+    saved = xw_workbook.ZipFile
+    xw_workbook.ZipFile = _QuickZip
+    try:
+        yield
+    finally:
+        xw_workbook.ZipFile = saved
 
 
 def write_summary(report, path: Path) -> None:
