@@ -11,7 +11,7 @@ from rich.table import Table
 from .models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
 
 console = Console(highlight=False, width=None if os.isatty(1) else 120)
-STAGE_LABELS = {"frames": "整理数据", "rules": "执行审核规则", "exports": "写出 CSV", "summary": "写出汇总表",
+STAGE_LABELS = {"rules": "跨单位查重、问题排序", "exports": "写出 CSV", "summary": "写出汇总表",
                 "returns": "生成退回标注表"}
 SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -35,7 +35,7 @@ class RunProgress:
         self.progress.__exit__(*exc)
 
     def discovered(self, n: int) -> None:
-        self.task = self.progress.add_task("读取文件", total=n)
+        self.task = self.progress.add_task("读取并审核文件", total=n)
 
     def file_done(self, result) -> None:
         if result.status == "rejected":

@@ -1,4 +1,5 @@
-"""The batch: discover every input, read in worker processes, validate all units, write outputs."""
+"""The batch: discover every input, read it in worker processes, and validate and write the units
+in chunks as they arrive; the run-wide rules, findings and summary sheets follow at the end."""
 from __future__ import annotations
 
 import datetime as dt
@@ -237,5 +238,7 @@ def _in_order(items: list[tuple[Path, str]], backlog: int, timings: dict,
     finally:
         cancel.set()
         thread.join()
+
+
 def _symlink_result(path: Path, rel: str) -> FileResult:
     return FileResult(rel, "", "rejected", "NOT_A_REGULAR_FILE", "这是符号链接，不是报送的文件本身；未读取")

@@ -106,6 +106,7 @@ def open_zip(path) -> zipfile.ZipFile:
 
 
 _FAR_COL = re.compile(rb'<(?:\w+:)?c\b[^>]{0,200}?\br="[A-Z]{3}\d')   # column AAA or beyond
+_FAR_HINT = re.compile(rb'"[A-Z]{3}\d')   # cheap pre-scan: no such quoted text, no such cell
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\b[^>]{0,200}?\br="(\d{1,7})"')
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _TOKEN = re.compile(rb"[^<>]{%d}" % MAX_TOKEN)
@@ -170,6 +171,6 @@ def _extent(chunk: bytes, max_row: int, max_col: int, name: str) -> tuple[int, i
     rows = _ROW_REF.findall(chunk)
     if rows:
         max_row = max(max_row, max(map(int, rows)))
-    if max_row > MAX_ROWS or _FAR_COL.search(chunk):
+    if max_row > MAX_ROWS or (_FAR_HINT.search(chunk) and _FAR_COL.search(chunk)):
         raise Rejected("EXTENT_LIMIT", f"工作表 {name} 的使用区域远超自评表（达第 {max_row} 行或第 703 列以后），疑似异常文件")
     return max_row, max_col
