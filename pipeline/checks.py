@@ -25,9 +25,10 @@ ZERO = Decimal(0)
 class Prepared:
     """The run's frames plus the slim frames some rule kinds share, built once on first use."""
 
-    def __init__(self, frames: Frames, pack: RulePack):
+    def __init__(self, frames: Frames, pack: RulePack, seen: dict | None = None):
         self.f = frames
         self.tol = pack.tolerance
+        self.seen = {} if seen is None else seen
         self.units = {u["uid"]: u for u in frames.unit_records}
 
     @cached_property
@@ -265,21 +266,26 @@ def compare(rule: Rule, P: Prepared):
 
 
 def duplicate(rule: Rule, P: Prepared):
+    """A unit (name and year) met before in the run: flagged where it comes again, naming every
+    file so far. The run's memory of earlier units is P.seen, kept per rule across chunks."""
+    files_of: dict[str, list[str]] = P.seen.setdefault(rule.id, {})
     frame = P.f.units[["uid", "file", "unit", "year", "f_unit@cell"]].copy()
-    frame["key"] = [norm(u) + "|" + str(y) if u else f"#{i}" for i, u, y in
-                    zip(frame["uid"], frame["unit"], frame["year"])]
-    groups = frame.groupby("key")["file"].agg(list)
-    frame["files"] = frame["key"].map(groups)
-
-    def fn(d):
-        return d["files"].map(len) <= 1
+    before = []
+    for unit, year, file in zip(frame["unit"], frame["year"], frame["file"]):
+        if not unit:
+            before.append([])
+            continue
+        files = files_of.setdefault(norm(unit) + "|" + str(year), [])
+        before.append(list(files))
+        files.append(file)
+    frame["before"] = before
 
     def detail(row):
-        files = "、".join(dict.fromkeys(row["files"]))
+        files = list(dict.fromkeys(row["before"] + [row["file"]]))
         return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="unit",
                          cell=row["f_unit@cell"], expected="", actual=row["unit"],
-                         extra={"count": len(row["files"]), "files": files})]
-    return frame, fn, detail, ["files"]
+                         extra={"count": len(row["before"]) + 1, "files": "、".join(files)})]
+    return frame, (lambda d: d["before"].map(len) == 0), detail, ["before"]
 
 
 def reader_issue(rule: Rule, P: Prepared):

@@ -11,7 +11,7 @@ from rich.table import Table
 from .models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
 
 console = Console(highlight=False, width=None if os.isatty(1) else 120)
-STAGE_LABELS = {"rules": "跨单位查重、问题排序", "exports": "写出 CSV", "summary": "写出汇总表",
+STAGE_LABELS = {"summary": "汇总表收尾（总览、合计、打包）",
                 "returns": "生成退回标注表"}
 SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 

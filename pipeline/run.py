@@ -17,14 +17,14 @@ from .models import BLOCK_FIELDS, FINDING_COLUMNS, FileResult, Finding
 from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, read_iter
 from .records import VALUE_COLUMNS, VALUE_SAFE
 from .ruleset import ALL_FIELDS, RulePack, load_pack
-from .validate import sort_findings, validate
+from .validate import validate
 from .write.atomic import atomic_path
-from .write.exports import MANIFEST_COLUMNS, CsvStream, write_rows
+from .write.exports import MANIFEST_COLUMNS, CsvStream
+from .write.names import ReturnNames
 
 CHUNK = 2500        # units validated and written together
 BACKLOG = 2000      # files read ahead of the one the run waits for
 DEPTH = 16          # files waiting in each worker's pipe
-RUN_WIDE = {"duplicate"}   # rule kinds that compare units across the whole run
 OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx")
 # What the end of a run keeps of each unit: the summary's 汇总表 and 总览, and the run-wide rules.
 UNIT_KEYS = (("uid", "file", "sheet", "unit", "year", "f_unit@cell", "f_grade")
@@ -114,8 +114,9 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
          on_stage: Callable | None = None, on_discovered: Callable | None = None,
          chunk_size: int = CHUNK, backlog: int = BACKLOG) -> RunReport:
     """Units are validated and written in chunks while the workers read on, so the parent holds
-    one chunk of records at a time, never the whole run; what the end needs (findings, one slim
-    row per unit, the files' outcomes) is small."""
+    one chunk of records at a time, never the whole run, and little is left for the end: 总览,
+    the totals, packing summary.xlsx. What the run keeps (findings, one slim row per unit, the
+    files' outcomes) is small."""
     from .write.returns import write_returns
     from .write.summary import SummaryWriter
 
@@ -131,54 +132,61 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     out.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         tmp = {name: stack.enter_context(atomic_path(out / name)) for name in OUTPUTS}
+        # every output is written as the chunks go, into temporary files renamed only at the end
         values = CsvStream(tmp["values.csv"], VALUE_COLUMNS, safe=VALUE_SAFE)
         stack.callback(values.close)
-        summary = SummaryWriter(tmp["summary.xlsx"])
+        findings_csv = CsvStream(tmp["findings.csv"], FINDING_COLUMNS)
+        stack.callback(findings_csv.close)
+        manifest_csv = CsvStream(tmp["manifest.csv"], MANIFEST_COLUMNS)
+        stack.callback(manifest_csv.close)
+        names = ReturnNames()
+        summary = SummaryWriter(tmp["summary.xlsx"], names.link if returns else None)
+        seen: dict = {}           # the run-wide rules' memory of earlier units (duplicates)
         chunk: list = []
+        arrived: list = []        # files read since the last chunk
 
         def flush() -> None:
             uid0 = len(report.unit_rows)
             with _stage(timings, "chunk_frames", None):
                 frames = frames_mod.build(chunk, uid0)
             with _stage(timings, "chunk_rules", None):
-                found = validate(frames, pack, kinds, skip=RUN_WIDE)
+                found = validate(frames, pack, kinds, seen=seen)
+            units = [{k: u.get(k) for k in UNIT_KEYS} for u in frames.unit_records]
             with _stage(timings, "chunk_exports", None):
                 values.text(frames.values)
+                findings_csv.rows(f.row() for f in found)
+                manifest_csv.rows([r.file, r.sha256, r.status, r.units, r.error, r.code] for r in arrived)
             with _stage(timings, "chunk_summary", None):
-                summary.detail(frames, found)
+                summary.chunk(frames, found, units, arrived)
             report.findings.extend(found)
-            report.unit_rows.extend({k: u.get(k) for k in UNIT_KEYS} for u in frames.unit_records)
+            report.unit_rows.extend(units)
             chunk.clear()
+            arrived.clear()
 
         t_read = time.perf_counter()
         for result in _in_order(items, backlog, timings, jobs=jobs, timeout=timeout, memory_mb=memory_mb):
             report.results.append(result)
+            names.add(result)
+            arrived.append(result)
             chunk.extend(result.forms)
             result.forms = []   # the packs now live in the chunk only
             if on_file:
                 on_file(result)
             if len(chunk) >= chunk_size:
                 flush()
-        if chunk:
+        if chunk or arrived:
             flush()
         timings["read"] = time.perf_counter() - t_read   # reading, with the chunks' work overlapped
         # worker-side seconds, summed over files (they overlap across workers)
         timings["worker_guard_cpu"] = sum(r.guard_s for r in report.results)
         timings["worker_read_cpu"] = sum(r.read_s for r in report.results)
-        if len(report.results) != len(items) or report.received != report.accepted + report.rejected:
-            raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
-        with _stage(timings, "rules", on_stage):  # the run-wide rules: duplicate submissions
-            report.findings.extend(validate(frames_mod.units_only(report.unit_rows), pack, kinds,
-                                            only=RUN_WIDE))
-            report.findings = sort_findings(report.findings)
         timings["chunk_narrative"] = kinds.get("narrative", 0.0)
         timings["chunk_rules"] -= timings["chunk_narrative"]
-        with _stage(timings, "exports", on_stage):
-            values.close()
-            write_rows(tmp["findings.csv"], FINDING_COLUMNS, (f.row() for f in report.findings))
-            write_rows(tmp["manifest.csv"], MANIFEST_COLUMNS,
-                       ([r.file, r.sha256, r.status, r.units, r.error, r.code] for r in report.results))
+        if len(report.results) != len(items) or report.received != report.accepted + report.rejected:
+            raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
         with _stage(timings, "summary", on_stage):
+            for stream in (values, findings_csv, manifest_csv):
+                stream.close()
             summary.finish(report)
     if returns:
         with _stage(timings, "returns", on_stage):

@@ -32,14 +32,13 @@ def failing_indices(frame: pd.DataFrame, rule: Rule, fn) -> list:
 
 
 def validate(frames: Frames, pack: RulePack, timings: dict | None = None,
-             skip: set[str] = frozenset(), only: set[str] | None = None) -> list[Finding]:
-    """The rules (of the kinds in only, if given, and not in skip) over these frames' units;
-    timings (if given) gets seconds per rule kind."""
+             seen: dict | None = None) -> list[Finding]:
+    """All rules over these frames' units; timings (if given) gets seconds per rule kind.
+    seen: what rules comparing units across a run remember of earlier chunks (a run passes the
+    same dict for every chunk)."""
     findings: list[Finding] = []
-    prepared = checks.Prepared(frames, pack)
+    prepared = checks.Prepared(frames, pack, seen)
     for rule in pack.rules:
-        if rule.kind in skip or (only is not None and rule.kind not in only):
-            continue
         t0 = time.perf_counter()
         runner = checks.RUNNERS[rule.kind]
         frame, fn, detail, needs = runner(rule, prepared)
@@ -53,11 +52,12 @@ def validate(frames: Frames, pack: RulePack, timings: dict | None = None,
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Unit by unit in the run's order (files by path), errors first, then by cell."""
     def key(f: Finding):
         try:
             r, c = ref_to_rc(f.cell)
         except ValueError:
             r, c = -1, -1
-        return (SEVERITY_RANK[f.severity], f.file, f.sheet, r, c, f.rule)
+        return (f.uid, SEVERITY_RANK[f.severity], r, c, f.rule)
 
     return sorted(findings, key=key)

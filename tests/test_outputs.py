@@ -70,10 +70,15 @@ def test_summary_sheets_and_findings_list_match_csv(result):
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
     assert {r[10] for r in rows if r[2] == "GRD-001"} == {"评价等次"}  # field names in Chinese
     assert {r[10] for r in rows if r[2] == "NAR-001"} <= {"收入合计", "支出合计", "基本支出", "公共财政拨款"}
-    sev = [r[1] for r in rows]
-    assert sev == sorted(sev, key=["错误", "警告", "提示"].index)
+    # unit by unit in the order the files were read (by path), errors first within a unit
+    order = [m["file"] for m in read_csv(out / "manifest.csv")]
+    pos = [order.index(r[6]) for r in rows]
+    assert pos == sorted(pos) and len(set(pos)) >= 2
+    for file in set(r[6] for r in rows):
+        sev = [r[1] for r in rows if r[6] == file]
+        assert sev == sorted(sev, key=["错误", "警告", "提示"].index)
     fills = {"错误": "FFC7CE", "警告": "FFEB9C", "提示": "DDEBF7"}
-    assert all(ws.cell(row=i, column=2).fill.fgColor.rgb.endswith(fills[s]) for i, s in enumerate(sev, 2))
+    assert all(ws.cell(row=i, column=2).fill.fgColor.rgb.endswith(fills[r[1]]) for i, r in enumerate(rows, 2))
     sub = wb["提交情况"]
     bad = next(r for r in sub.iter_rows(min_row=2) if r[0].value == "坏文件.xlsx")
     assert bad[1].value == "拒收" and bad[1].fill.fgColor.rgb.endswith("FFC7CE") and bad[3].value == "CORRUPT_ZIP"
