@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from .models import BLOCK_FIELDS, UnitForm
 from .read.labels import strip_enum
-from .write.exports import Guarded
+from .write.exports import Guarded, guard
 
 VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw"]
 VALUE_SAFE = ("block", "field", "value", "cell")
@@ -56,16 +56,19 @@ def pack(form: UnitForm) -> FormPack:
     orgs, unit_rec, values = records(form)
     issues = [(i.code, i.cell, i.block, i.field, i.org, i.raw, i.detail) for i in form.issues]
     return FormPack(form.file, form.sheet, form.unit_name, form.year_value, orgs, unit_rec,
-                    _VALUES_CSV.text(values), issues, form.report_figures)
+                    _VALUES_CSV.text(values, guarded=True), issues, form.report_figures)
 
 
 def records(form: UnitForm) -> tuple[list[dict], dict, list[tuple]]:
-    """One form's org rows (uid still -1), unit row and values.csv rows."""
+    """One form's org rows (uid still -1), unit row and values.csv rows (their text already
+    through the CSV guard: the form's own words once per form, the org's once per row)."""
     unit, year = form.unit_name, form.year_value
     base = {"uid": -1, "file": form.file, "sheet": form.sheet, "unit": unit, "year": year}
     merged: dict[str, dict] = {}
     value_rows = []
+    head = (guard(form.file), guard(form.sheet), guard(unit), guard(year))
     for row in form.rows:
+        org = guard(row.org)
         key = "__summary__" if row.is_summary else (strip_enum(row.org) or f"#{row.position}")
         rec = merged.get(key)
         if rec is None:
@@ -81,8 +84,7 @@ def records(form: UnitForm) -> tuple[list[dict], dict, list[tuple]]:
             rec[k_status] = amt.status
             rec[k_raw] = amt.raw
             if amt.status != "blank" or amt.raw:
-                value_rows.append((form.file, form.sheet, unit, year, row.org,
-                                   row.block, fld, fmt(amt.value), amt.cell, amt.raw))
+                value_rows.append((*head, org, row.block, fld, fmt(amt.value), amt.cell, guard(amt.raw)))
     orgs = list(merged.values())
     return orgs, _unit_record(base, form, orgs), value_rows
 

@@ -23,8 +23,8 @@ from .write.exports import MANIFEST_COLUMNS, CsvStream
 from .write.names import ReturnNames
 
 CHUNK = 2500        # units validated and written together
-BACKLOG = 2000      # files read ahead of the one the run waits for
-DEPTH = 16          # files waiting in each worker's pipe
+BACKLOG = 6000      # files read ahead of the one the run waits for
+DEPTH = 64          # files waiting in each worker's pipe
 OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx")
 # What the end of a run keeps of each unit: the summary's 汇总表 and 总览, and the run-wide rules.
 UNIT_KEYS = (("uid", "file", "sheet", "unit", "year", "f_unit@cell", "f_grade")

@@ -47,14 +47,18 @@ def grid_from_rows(name: str, rows: list[list], merged, hidden: bool = False) ->
     values, errors = g.values, g.errors
     for r, row in enumerate(rows):
         for c, v in enumerate(row):
-            if v is None or v == "":
-                continue
-            if isinstance(v, str):
+            kind = type(v)
+            if kind is str:
+                if not v:
+                    continue  # calamine's empty cell
                 if v in ERROR_TEXTS:
                     errors[(r, c)] = v
                     continue
-            elif isinstance(v, float) and v != v:  # NaN stands for an error cell
-                errors[(r, c)] = "#VALUE!"
+            elif kind is float:
+                if v != v:  # NaN stands for an error cell
+                    errors[(r, c)] = "#VALUE!"
+                    continue
+            elif v is None:
                 continue
             elif not isinstance(v, (int, float, bool)):
                 v = str(v)  # dates, times: kept as their text

@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from ..models import Amount, OrgRow
+from ..models import Amount, OrgRow, a1
 from .labels import Labels, norm
 from .numbers import yuan_to_wan
 from .sheet import SheetView
@@ -123,6 +123,7 @@ def _choose_block(cands: dict[int, set[str]], title: str, lab: Labels) -> str | 
 def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list[OrgRow]:
     rows: list[OrgRow] = []
     c = t.anchor[1]
+    number, raw, block, columns = sv.number, sv.raw, t.block, list(t.columns.items())  # per-cell loop
     summary_seen = False
     skip_to = -1
     for r in range(t.first_row, min(t.last_row, sv.g.nrows - 1) + 1):
@@ -137,8 +138,7 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list
         if org_label in lab.org_header:
             break
         org_raw = sv.text((r, c)) if tl == (r, c) else ""
-        empty = all(sv.is_empty((r, cc)) for cc in t.columns)
-        if not org_raw and empty:
+        if not org_raw and all(sv.is_empty((r, cc)) for cc in t.columns):
             if _text_left(sv, r, c):
                 break  # a section title in the columns left of the table
             nxt = _next_org_row(sv, lab, t, r, stop_rows)
@@ -150,13 +150,14 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list
         summary_seen |= is_summary
         row = OrgRow(block=t.block, org=org_raw, org_cell=sv.ref((r, c)), is_summary=is_summary,
                      position=len(rows))
-        for cc, field in t.columns.items():
-            value, status, note = sv.number((r, cc))
-            if value is not None and (t.yuan or note.startswith("元")):
+        amounts = row.amounts
+        for cc, field in columns:
+            rc = (r, cc)
+            value, status, note = number(rc)
+            if value is not None and (t.yuan or note[:1] == "元"):
                 value = yuan_to_wan(value)
                 note = ("元→万元 " + note.removeprefix("元")).strip()
-            row.amounts[field] = Amount(t.block, field, value, sv.ref((r, cc)), sv.raw((r, cc)),
-                                        status, note)
+            amounts[field] = Amount(block, field, value, a1(r, cc), raw(rc), status, note)
         rows.append(row)
     return rows
 

@@ -11,6 +11,7 @@ BLANK_MARKS = {"-", "--", "—", "——", "/", "\\", "无", "空", "-/-", "不�
 _NUM = re.compile(r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)(.*)$", re.S)
 _PAREN_NEG = re.compile(r"^\((\d+(?:\.\d+)?)\)$")
 _ZERO = Decimal(0)
+_INF = float("inf")
 
 
 def to_decimal(v: float | int) -> Decimal:
@@ -28,6 +29,11 @@ def parse_amount(value: object) -> tuple[Decimal | None, str, str]:
     """
     if value is None:
         return None, "blank", ""
+    kind = type(value)
+    if kind is float:  # the common case first: a number as the spreadsheet stores it
+        if value != value or value in (_INF, -_INF):
+            return None, "text", ""
+        return to_decimal(value), "ok", ""
     if isinstance(value, bool):
         return None, "text", ""
     if isinstance(value, (int, float)):

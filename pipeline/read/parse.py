@@ -120,6 +120,10 @@ def _facts(sv: SheetView, lab: Labels, form: UnitForm) -> None:
     for rc in sorted(sv.labels):
         label = sv.labels[rc]
         key = lab.fact_of(label)
+        # most texts are neither a label nor "label：value" (a colon survives norm as ':'):
+        # their raw text is not needed
+        if key is None and ":" not in label and "年度" not in label:
+            continue
         raw = sv.text(rc)
         if key is None:
             m = _INLINE.match(norm(raw)) if raw else None
