@@ -22,7 +22,8 @@ from .write.atomic import atomic_path
 from .write.exports import MANIFEST_COLUMNS, CsvStream
 from .write.names import ReturnNames
 
-CHUNK = 2500        # units validated and written together
+CHUNK = 2500        # units validated and written together, at most
+MIN_CHUNK = 1000    # ... at least, unless the run is ending
 BACKLOG = 6000      # files read ahead of the one the run waits for
 DEPTH = 64          # files waiting in each worker's pipe
 OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx")
@@ -146,6 +147,7 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
         arrived: list = []        # files read since the last chunk
 
         def flush() -> None:
+            timings["chunks"] = timings.get("chunks", 0) + 1
             uid0 = len(report.unit_rows)
             with _stage(timings, "chunk_frames", None):
                 frames = frames_mod.build(chunk, uid0)
@@ -164,7 +166,8 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
             arrived.clear()
 
         t_read = time.perf_counter()
-        for result in _in_order(items, backlog, timings, jobs=jobs, timeout=timeout, memory_mb=memory_mb):
+        stream = _InOrder(items, backlog, timings, jobs=jobs, timeout=timeout, memory_mb=memory_mb)
+        for result in stream:
             report.results.append(result)
             names.add(result)
             arrived.append(result)
@@ -172,14 +175,18 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
             result.forms = []   # the packs now live in the chunk only
             if on_file:
                 on_file(result)
-            if len(chunk) >= chunk_size:
+            # a full chunk, or enough for one while the next file is still being read: the
+            # parent works instead of waiting, and little is left for it once reading ends
+            if len(chunk) >= chunk_size or (len(chunk) >= min(MIN_CHUNK, chunk_size) and not stream.ready()):
                 flush()
         if chunk or arrived:
             flush()
         timings["read"] = time.perf_counter() - t_read   # reading, with the chunks' work overlapped
+        timings["tail_after_reading"] = time.perf_counter() - timings.pop("reader_done_at", t_read)
         # worker-side seconds, summed over files (they overlap across workers)
         timings["worker_guard_cpu"] = sum(r.guard_s for r in report.results)
         timings["worker_read_cpu"] = sum(r.read_s for r in report.results)
+        timings["chunk_pandera"] = kinds.get("pandera", 0.0)
         timings["chunk_narrative"] = kinds.get("narrative", 0.0)
         timings["chunk_rules"] -= timings["chunk_narrative"]
         if len(report.results) != len(items) or report.received != report.accepted + report.rejected:
@@ -194,58 +201,72 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     return report
 
 
-def _in_order(items: list[tuple[Path, str]], backlog: int, timings: dict,
-              **read_args) -> Iterator[FileResult]:
+class _InOrder:
     """Every item's result in input order, read by a thread that keeps the workers fed while the
     caller validates and writes. It sends no file more than backlog ahead of the one the caller
     waits for, which bounds what waits in memory (and the needed file is always sent).
     timings["read_wait"]: seconds the caller spent waiting for a result."""
-    buf: dict[int, FileResult] = {}
-    pending = []
-    for i, (p, rel) in enumerate(items):
-        if p.is_symlink():
-            buf[i] = _symlink_result(p, rel)
-        else:
-            pending.append(i)
-    cv = threading.Condition()
-    state = {"next": 0, "done": False, "error": None}
-    cancel = threading.Event()
 
-    def reader() -> None:
+    def __init__(self, items: list[tuple[Path, str]], backlog: int, timings: dict, **read_args):
+        self.items, self.backlog, self.timings, self.read_args = items, backlog, timings, read_args
+        self.buf: dict[int, FileResult] = {}
+        self.pending = []
+        for i, (p, rel) in enumerate(items):
+            if p.is_symlink():
+                self.buf[i] = _symlink_result(p, rel)
+            else:
+                self.pending.append(i)
+        self.cv = threading.Condition()
+        self.next = 0
+        self.done = False
+        self.error: BaseException | None = None
+        self.cancel = threading.Event()
+
+    def ready(self) -> bool:
+        """Whether the next result is already here (the caller need not wait for it)."""
+        return self.next in self.buf
+
+    def _reader(self) -> None:
+        pending, buf, cv = self.pending, self.buf, self.cv
         try:
-            for j, res in read_iter([items[i] for i in pending], packed=True, depth=DEPTH, cancel=cancel,
-                                    hold=lambda j: pending[j] > state["next"] + backlog, **read_args):
+            for j, res in read_iter([self.items[i] for i in pending], packed=True, depth=DEPTH,
+                                    cancel=self.cancel,
+                                    hold=lambda j: pending[j] > self.next + self.backlog, **self.read_args):
                 with cv:
                     buf[pending[j]] = res
                     cv.notify()
         except BaseException as exc:  # surfaces in the caller's thread
-            state["error"] = exc
+            self.error = exc
         finally:
-            timings["reader_thread_cpu"] = time.thread_time()
+            self.timings["reader_thread_cpu"] = time.thread_time()
+            self.timings["reader_done_at"] = time.perf_counter()
             with cv:
-                state["done"] = True
+                self.done = True
                 cv.notify()
 
-    thread = threading.Thread(target=reader, name="selfeval-reader", daemon=True)
-    thread.start()
-    try:
-        for i in range(len(items)):
-            with cv:
-                state["next"] = i
-                if i not in buf:
-                    t = time.perf_counter()
-                    while i not in buf and not state["done"]:
-                        cv.wait()
-                    timings["read_wait"] = timings.get("read_wait", 0.0) + time.perf_counter() - t
-                res = buf.pop(i, None)
-            if res is None:
-                if state["error"] is not None:
-                    raise state["error"]
-                raise RunIncomplete(f"文件 {items[i][1]} 没有读取结果，本次汇总作废")
-            yield res
-    finally:
-        cancel.set()
-        thread.join()
+    def __iter__(self) -> Iterator[FileResult]:
+        thread = threading.Thread(target=self._reader, name="selfeval-reader", daemon=True)
+        thread.start()
+        timings = self.timings
+        try:
+            for i in range(len(self.items)):
+                with self.cv:
+                    self.next = i
+                    if i not in self.buf:
+                        t = time.perf_counter()
+                        while i not in self.buf and not self.done:
+                            self.cv.wait()
+                        timings["read_wait"] = timings.get("read_wait", 0.0) + time.perf_counter() - t
+                    res = self.buf.pop(i, None)
+                if res is None:
+                    if self.error is not None:
+                        raise self.error
+                    raise RunIncomplete(f"文件 {self.items[i][1]} 没有读取结果，本次汇总作废")
+                yield res
+            self.next = len(self.items)
+        finally:
+            self.cancel.set()
+            thread.join()
 
 
 def _symlink_result(path: Path, rel: str) -> FileResult:

@@ -1,7 +1,7 @@
 """Run the rule pack with pandera over all units at once and turn every failure into a Finding.
 
-Each rule becomes one pandera Check over one slim frame (one row per thing checked), validated
-lazily; the failing row indices, deduplicated per check, map back to exactly one cell each.
+Each rule becomes one pandera Check run over one slim frame (one row per thing checked); the
+failing row indices, deduplicated per check, map back to exactly one cell each.
 """
 from __future__ import annotations
 
@@ -18,22 +18,24 @@ from . import checks
 
 
 def failing_indices(frame: pd.DataFrame, rule: Rule, fn) -> list:
-    """Validate frame against one pandera check; the index labels of the rows that fail it."""
+    """Run one rule's pandera Check over its frame: the index labels of the rows that fail.
+
+    The Check is called directly: its boolean output is all a run needs, and a schema
+    validation around it would also assemble a failure-case report per chunk that is never read
+    (about 3 ms against 0.5 ms per rule and chunk)."""
     if frame.empty:
         return []
-    schema = pa.DataFrameSchema(checks=[pa.Check(fn, name=rule.id)])
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        idx = fc.loc[fc["check"] == rule.id, "index"].dropna().unique().tolist()
-        return sorted(idx)
-    return []
+    result = pa.Check(fn, name=rule.id)(frame)
+    passed = result.check_output
+    if not isinstance(passed, pd.Series):  # a check that judged the frame as a whole
+        return [] if bool(passed) else list(frame.index)
+    return sorted(passed.index[~passed.astype(bool)].unique().tolist())
 
 
 def validate(frames: Frames, pack: RulePack, timings: dict | None = None,
              seen: dict | None = None) -> list[Finding]:
-    """All rules over these frames' units; timings (if given) gets seconds per rule kind.
+    """All rules over these frames' units; timings (if given) gets seconds per rule kind (and
+    under "pandera" the validations themselves).
     seen: what rules comparing units across a run remember of earlier chunks (a run passes the
     same dict for every chunk)."""
     findings: list[Finding] = []
@@ -42,12 +44,15 @@ def validate(frames: Frames, pack: RulePack, timings: dict | None = None,
         t0 = time.perf_counter()
         runner = checks.RUNNERS[rule.kind]
         frame, fn, detail, needs = runner(rule, prepared)
+        t1 = time.perf_counter()
         failing = failing_indices(frame[needs], rule, fn)
+        t2 = time.perf_counter()
         if failing:
             for row in frame.loc[failing].to_dict("records"):
                 findings.extend(detail(row))
         if timings is not None:
-            timings[rule.kind] = timings.get(rule.kind, 0.0) + time.perf_counter() - t0
+            timings[rule.kind] = timings.get(rule.kind, 0.0) + time.perf_counter() - t2 + t1 - t0
+            timings["pandera"] = timings.get("pandera", 0.0) + t2 - t1
     return sort_findings(findings)
 
 
