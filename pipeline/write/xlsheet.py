@@ -5,6 +5,8 @@ import zipfile
 from contextlib import contextmanager
 from decimal import Decimal
 
+from .fastsheet import FastSheet
+
 SAFE_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                 "strings_to_numbers": False, "nan_inf_to_errors": True}
 
@@ -29,7 +31,7 @@ class Sheet:
     before the workbook closes: xlsxwriter writes them then."""
 
     def __init__(self, wb, name: str, fmts: dict):
-        self.ws = wb.add_worksheet(name)
+        self.ws = wb.add_worksheet(name, worksheet_class=FastSheet)
         self.f = fmts
         self.row = 0
         # the undecorated writers: the public ones first parse A1 notation, a cost per cell
