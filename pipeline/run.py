@@ -23,7 +23,7 @@ from .write.exports import MANIFEST_COLUMNS, CsvStream
 from .write.names import ReturnNames
 
 CHUNK = 2500        # units validated and written together, at most
-MIN_CHUNK = 1000    # ... at least, unless the run is ending
+MIN_CHUNK = 1000    # ... at least (a tenth of a small run), unless the run is ending
 BACKLOG = 6000      # files read ahead of the one the run waits for
 DEPTH = 64          # files waiting in each worker's pipe
 OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx")
@@ -165,6 +165,7 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
             chunk.clear()
             arrived.clear()
 
+        min_chunk = min(chunk_size, MIN_CHUNK, max(100, len(items) // 10))
         t_read = time.perf_counter()
         stream = _InOrder(items, backlog, timings, jobs=jobs, timeout=timeout, memory_mb=memory_mb)
         for result in stream:
@@ -177,7 +178,7 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
                 on_file(result)
             # a full chunk, or enough for one while the next file is still being read: the
             # parent works instead of waiting, and little is left for it once reading ends
-            if len(chunk) >= chunk_size or (len(chunk) >= min(MIN_CHUNK, chunk_size) and not stream.ready()):
+            if len(chunk) >= chunk_size or (len(chunk) >= min_chunk and not stream.ready()):
                 flush()
         if chunk or arrived:
             flush()
