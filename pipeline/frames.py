@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .models import UnitForm
-from .records import VALUE_COLUMNS, FormPack, fmt, pack  # noqa: F401  (fmt, VALUE_COLUMNS re-exported)
+from .records import FormPack, pack
 
 
 @dataclass
@@ -75,8 +75,3 @@ def build(forms: list[FormPack | UnitForm], uid0: int = 0) -> Frames:
         org_rows.extend(p.orgs)
         unit_rows.append(p.unit_rec)
     return Frames(packs, frame(unit_rows), "".join(p.values_csv for p in packs), org_rows, unit_rows, uid0)
-
-
-def units_only(unit_rows: list[dict]) -> Frames:
-    """Frames holding just unit rows: what the run-wide rules (duplicates) read at the end."""
-    return Frames([], frame(unit_rows), "", [], unit_rows)

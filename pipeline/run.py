@@ -1,5 +1,5 @@
 """The batch: discover every input, read it in worker processes, and validate and write the units
-in chunks as they arrive; the run-wide rules, findings and summary sheets follow at the end."""
+in chunks as they arrive; only 总览, the totals and packing summary.xlsx are left for the end."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +27,8 @@ MIN_CHUNK = 1000    # ... at least (a tenth of a small run), unless the run is e
 BACKLOG = 6000      # files read ahead of the one the run waits for
 DEPTH = 64          # files waiting in each worker's pipe
 OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx")
-# What the end of a run keeps of each unit: the summary's 汇总表 and 总览, and the run-wide rules.
-UNIT_KEYS = (("uid", "file", "sheet", "unit", "year", "f_unit@cell", "f_grade")
+# What a run keeps of each unit once its chunk is written: for 汇总表, 总览 and the caller.
+UNIT_KEYS = (("uid", "file", "sheet", "unit", "year", "f_grade")
              + tuple(f"{b}@derived" for b in BLOCK_FIELDS) + tuple(ALL_FIELDS))
 
 
@@ -193,8 +193,8 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
         if len(report.results) != len(items) or report.received != report.accepted + report.rejected:
             raise RunIncomplete("收到的文件数不等于接收数与拒收数之和，本次汇总作废")
         with _stage(timings, "summary", on_stage):
-            for stream in (values, findings_csv, manifest_csv):
-                stream.close()
+            for out_csv in (values, findings_csv, manifest_csv):
+                out_csv.close()
             summary.finish(report)
     if returns:
         with _stage(timings, "returns", on_stage):

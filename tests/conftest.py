@@ -50,7 +50,7 @@ def truth_values(form: g.Form) -> dict[tuple[str, str, str], tuple[str, str]]:
 
 
 def read_values(result) -> dict[tuple[str, str, str], tuple[str, str]]:
-    from pipeline.frames import fmt
+    from pipeline.records import fmt
     from pipeline.read.labels import strip_enum
 
     out = {}

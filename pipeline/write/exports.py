@@ -6,7 +6,6 @@ import io
 import re
 from pathlib import Path
 
-from .atomic import atomic_path
 
 MANIFEST_COLUMNS = ["file", "sha256", "status", "units", "error", "code"]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
@@ -73,17 +72,3 @@ class CsvStream:
 
     def close(self) -> None:
         self.fh.close()
-
-
-def write_rows(path: Path, header: list[str], rows, safe: tuple[str, ...] = ()) -> None:
-    """The whole CSV into path as it is (the caller makes it atomic)."""
-    out = CsvStream(path, header, safe)
-    try:
-        out.rows(rows)
-    finally:
-        out.close()
-
-
-def write_csv(path: Path, header: list[str], rows, safe: tuple[str, ...] = ()) -> None:
-    with atomic_path(path) as tmp:
-        write_rows(tmp, header, rows, safe)
