@@ -1,6 +1,6 @@
 """Benchmark: the whole `selfeval run` on N generated forms, stage by stage, against a baseline.
 
-    python bench/run.py --n 10000 [--jobs 0] [--baseline 300] [--returns] [--xls 0.03]
+    python bench/run.py --n 10000 [--jobs 0] [--baseline 300] [--returns [FILES]] [--xls 0.03]
 
 Forms are generated once per (n, seed) into bench/work/ (random drift combinations, a share with
 planted discrepancies, a share of .xls/.ods when LibreOffice is present). The baseline, run in the
@@ -10,6 +10,7 @@ load of each form and one sum checked in a loop. Results go to bench/results/*.j
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -141,7 +142,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("--baseline", type=int, default=300, help="files the baseline reads (a sample)")
-    ap.add_argument("--returns", action="store_true", help="also time the marked-up returns")
+    ap.add_argument("--returns", type=int, nargs="?", const=0, default=None,
+                    help="also time the marked-up returns (of the first FILES files with findings)")
     ap.add_argument("--xls", type=float, default=0.03)
     args = ap.parse_args()
     inbox = forms_dir(args.n, args.seed, args.xls)
@@ -152,11 +154,17 @@ def main() -> None:
         total = time.perf_counter() - t0
         parent_cpu = time.process_time() - c0
     returns_s = returns_n = None
-    if args.returns:
+    if args.returns is not None:
         from pipeline.write.returns import write_returns
 
+        subset = report
+        if args.returns:  # only the first N files with findings get their copy
+            keep = set(list(dict.fromkeys(f.file for f in report.findings))[: args.returns])
+            subset = dataclasses.replace(report, results=[r for r in report.results if r.file in keep],
+                                         findings=[f for f in report.findings if f.file in keep])
+
         t1 = time.perf_counter()
-        returns_n = write_returns(report, jobs=args.jobs)
+        returns_n = write_returns(subset, jobs=args.jobs)
         returns_s = time.perf_counter() - t1
     sample = sorted(p for p in inbox.iterdir() if p.suffix == ".xlsx")[: args.baseline]
     base = baseline(sample)
