@@ -113,7 +113,7 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
          timeout: float = DEFAULT_TIMEOUT,
          memory_mb: int = DEFAULT_MEMORY_MB, on_file: Callable | None = None,
          on_stage: Callable | None = None, on_discovered: Callable | None = None,
-         chunk_size: int = CHUNK, backlog: int = BACKLOG) -> RunReport:
+         chunk_size: int = CHUNK, min_chunk: int | None = None, backlog: int = BACKLOG) -> RunReport:
     """Units are validated and written in chunks while the workers read on, so the parent holds
     one chunk of records at a time, never the whole run, and little is left for the end: 总览,
     the totals, packing summary.xlsx. What the run keeps (findings, one slim row per unit, the
@@ -165,7 +165,8 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
             chunk.clear()
             arrived.clear()
 
-        min_chunk = min(chunk_size, MIN_CHUNK, max(100, len(items) // 10))
+        if min_chunk is None:
+            min_chunk = min(chunk_size, MIN_CHUNK, max(100, len(items) // 10))
         t_read = time.perf_counter()
         stream = _InOrder(items, backlog, timings, jobs=jobs, timeout=timeout, memory_mb=memory_mb)
         for result in stream:

@@ -39,10 +39,14 @@ def test_chunking_does_not_change_any_output(inbox: Path, tmp_path: Path):
     whole = run(inbox, tmp_path / "whole", jobs=2, returns=False)
     # one unit per chunk, and no file read more than one ahead of the one being written
     cut = run(inbox, tmp_path / "cut", jobs=2, returns=False, chunk_size=1, backlog=1)
-    assert whole.units == cut.units == 8
-    for name in ("values.csv", "findings.csv", "manifest.csv"):
-        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "cut" / name).read_bytes(), name
-    assert _sheets(tmp_path / "whole" / "summary.xlsx") == _sheets(tmp_path / "cut" / "summary.xlsx")
+    # chunks cut wherever the next file happens not to be read yet: a different cut every time
+    eager = run(inbox, tmp_path / "eager", jobs=2, returns=False, chunk_size=5, min_chunk=1)
+    assert whole.units == cut.units == eager.units == 8
+    assert (whole.timings["chunks"], cut.timings["chunks"]) == (1, 8)   # the broken file has no unit
+    for other in ("cut", "eager"):
+        for name in ("values.csv", "findings.csv", "manifest.csv"):
+            assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / other / name).read_bytes(), name
+        assert _sheets(tmp_path / "whole" / "summary.xlsx") == _sheets(tmp_path / other / "summary.xlsx")
     # the resubmitted seed is in the first and the last chunk: the duplicate rule remembers the first
     with open(tmp_path / "cut" / "findings.csv", encoding="utf-8-sig", newline="") as fh:
         dup = [r for r in csv.DictReader(fh) if r["rule"] == "DUP-001"]
