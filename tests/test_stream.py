@@ -65,3 +65,31 @@ def test_detail_sheet_marks_cells_of_later_chunks(inbox: Path, tmp_path: Path):
     assert len(notes) == len({(x.uid, x.cell) for x in on_amounts})
     text = "\n".join(notes)
     assert all(f"[{x.rule}] {x.message}" in text for x in on_amounts)
+
+
+def test_lists_longer_than_a_sheet_go_on_in_continuation_sheets(inbox: Path, tmp_path: Path, monkeypatch):
+    """Excel holds 1,048,576 rows a sheet and xlsxwriter drops cells beyond without a word: a
+    streamed list goes on in "名（续n）". Here a sheet holds 6 rows (header and 5)."""
+    import pipeline.write.xlsheet as xlsheet
+
+    run(inbox, tmp_path / "one", jobs=1, returns=False)
+    monkeypatch.setattr(xlsheet, "ROW_LIMIT", 6)
+    run(inbox, tmp_path / "split", jobs=1, returns=False, chunk_size=3)
+    one = load_workbook(tmp_path / "one" / "summary.xlsx")
+    split = load_workbook(tmp_path / "split" / "summary.xlsx")
+    assert split.sheetnames[:6] == one.sheetnames
+    for name in ("汇总表", "明细", "问题清单", "提交情况"):
+        parts = [split[name]] + [split[n] for n in split.sheetnames if n.startswith(f"{name}（续")]
+        assert all(ws.max_row <= 6 for ws in parts)
+        rows = [tuple(c.value for c in r) for ws in parts for r in ws.iter_rows(min_row=2)]
+        whole = [tuple(c.value for c in r) for r in one[name].iter_rows(min_row=2)]
+        assert [tuple(c.value for c in ws[1]) for ws in parts] == [tuple(c.value for c in one[name][1])] * len(parts)
+        if name == "汇总表":   # the two total rows: the formula spans every part, the fixed total is the same
+            formula, fixed = rows[-2][6], rows[-1][6]
+            assert formula == "=SUM(" + ",".join(f"'{ws.title}'!G2:G{ws.max_row if ws is not parts[-1] else ws.max_row - 2}"
+                                                  for ws in parts if ws.max_row > 1) + ")"
+            assert fixed == whole[-1][6]
+            rows, whole = rows[:-2], whole[:-2]
+        assert rows == whole and len(parts) >= 2, name
+    overview = {r[0]: r[1] for r in split["总览"].iter_rows(values_only=True) if r and r[0]}
+    assert "明细（续1）" in overview["续表（超出一张工作表的行数）"]

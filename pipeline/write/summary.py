@@ -29,6 +29,7 @@ FINDING_HEADER = ["序号", "严重程度", "规则", "规则名称", "单位", 
                   "字段", "单元格", "应为", "实为", "差额", "相关单元格", "问题说明", "打开标注表"]
 MANIFEST_HEADER = ["文件", "状态", "单位数", "原因代码", "原因", "格式", "SHA-256"]
 SHEETS = ["总览", "汇总表", "明细", "问题清单", "提交情况", "规则"]
+STREAMED = ["汇总表", "明细", "问题清单", "提交情况"]   # may run past one sheet's rows
 RANK = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -64,7 +65,8 @@ class SummaryWriter:
             "info": wb.add_format({"bg_color": "#DDEBF7", "num_format": "0.00"}),
             "link": wb.add_format({"font_color": "blue", "underline": 1}),
         }
-        self.sheets = {name: Sheet(wb, name, self.f) for name in SHEETS}
+        self.sheets = {name: Sheet(wb, name, self.f) for name in SHEETS}   # the part being written
+        self.parts = {name: [self.sheets[name]] for name in STREAMED}
         self.link = link or (lambda x: None)
         self.totals = [Decimal(0)] * len(ALL_FIELDS)
         self.n_findings = 0
@@ -76,6 +78,15 @@ class SummaryWriter:
         self._consolidation(unit_rows, findings)
         self._findings(findings)
         self._manifest(results)
+
+    def _room(self, name: str) -> Sheet:
+        """Where the next row of a streamed sheet goes: its current part, or, once that holds
+        as many rows as Excel allows, a new part "名（续n）" at the end of the workbook."""
+        sh = self.sheets[name]
+        if sh.full:
+            sh = self.sheets[name] = sh.spill(len(self.parts[name]))
+            self.parts[name].append(sh)
+        return sh
 
     # -- 明细: one row per unit × org; cells with findings filled and commented -----------
     def _detail(self, frames, findings) -> None:
@@ -91,9 +102,10 @@ class SummaryWriter:
                 marks.setdefault((x.uid, x.cell), []).append(x)
         marked_units = {uid for uid, _ in marks}
         cols = [(6 + i, k, k + "@cell", k + "@raw") for i, k in enumerate(ALL_FIELDS)]
-        num, text, amount = sh._num, sh._str, f["amount"]
+        amount = f["amount"]
         for o in orgs:
-            r = sh.row
+            sh = self._room("明细")
+            num, text, r = sh._num, sh._str, sh.row
             for c, v in enumerate((o["unit"], o["year"], o["file"], o["sheet"], o["org"])):
                 if v:
                     text(r, c, str(v), None)
@@ -130,10 +142,11 @@ class SummaryWriter:
                         + [counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0)])
         if not sh.started:
             sh.start(CONSOLIDATION_HEADER, _amount_widths(CONSOLIDATION_HEADER, rows), (1, 2), tall=True)
-        totals, num, text, amount, warn = self.totals, sh._num, sh._str, f["amount"], f["warning"]
+        totals, amount, warn = self.totals, f["amount"], f["warning"]
         n = len(ALL_FIELDS)
         for row in rows:  # written cell by cell without put(): ~30 cells for every unit
-            r = sh.row
+            sh = self._room("汇总表")
+            num, text, r = sh._num, sh._str, sh.row
             num(r, 0, row[0], None)
             for c in (1, 2, 3, 4):
                 if row[c]:
@@ -148,17 +161,25 @@ class SummaryWriter:
             sh.row += 1
 
     def _consolidation_totals(self) -> None:
-        sh, f = self.sheets["汇总表"], self.f
-        if not sh.started:
-            sh.start(CONSOLIDATION_HEADER, _amount_widths(CONSOLIDATION_HEADER, []), (1, 2), tall=True)
-        sh.filter(len(CONSOLIDATION_HEADER))
-        first, last = 2, sh.row  # Excel rows of the data, 1-based
+        f = self.f
+        parts = self.parts["汇总表"]
+        if not parts[0].started:
+            parts[0].start(CONSOLIDATION_HEADER, _amount_widths(CONSOLIDATION_HEADER, []), (1, 2), tall=True)
+        for p in parts:
+            p.filter(len(CONSOLIDATION_HEADER))
+        # the data rows of every part, 1-based (a part's next free row is its last data row)
+        spans = [(p.name, max(p.row, 2)) for p in parts if p.row > 1] or [(parts[0].name, 2)]
+        sh = self._room("汇总表")
         sh.put(5, "合计（公式，随修改变化）", f["bold"])
         for i, total in enumerate(self.totals):
             letter = xl_col_to_name(6 + i)
-            formula = f"=SUM({letter}{first}:{letter}{max(last, first)})"
-            sh.ws.write_formula(sh.row, 6 + i, formula, f["total"], float(total))
+            if len(spans) == 1 and spans[0][0] == sh.name:
+                ranges = f"{letter}2:{letter}{spans[0][1]}"
+            else:
+                ranges = ",".join(f"'{name}'!{letter}2:{letter}{last}" for name, last in spans)
+            sh.ws.write_formula(sh.row, 6 + i, f"=SUM({ranges})", f["total"], float(total))
         sh.row += 1
+        sh = self._room("汇总表")
         sh.put(5, "合计（本工具计算，固定值）", f["bold"])
         for i, total in enumerate(self.totals):
             sh.put(6 + i, total, f["total"])
@@ -173,9 +194,9 @@ class SummaryWriter:
         self.n_findings += len(rows)
         if not sh.started:
             self._findings_start(rows)
-        num, text = sh._num, sh._str
         for x, row in zip(findings, rows):  # every cell but the first is text
-            r = sh.row
+            sh = self._room("问题清单")
+            num, text, r = sh._num, sh._str, sh.row
             link = self.link(x)
             if link:
                 sh.ws.write_url(r, 17, link, f["link"], string="打开")
@@ -199,7 +220,7 @@ class SummaryWriter:
         if not sh.started:
             sh.start(MANIFEST_HEADER, fit_widths(MANIFEST_HEADER, rows, hi=70))
         for r, row in zip(results, rows):
-            sh.line(row, col_fmt={1: f["error"]} if r.status == "rejected" else None)
+            self._room("提交情况").line(row, col_fmt={1: f["error"]} if r.status == "rejected" else None)
 
     # -- the end ----------------------------------------------------------------------
     def finish(self, report) -> None:
@@ -215,10 +236,12 @@ class SummaryWriter:
             self._findings_start([])
         if not manifest.started:
             manifest.start(MANIFEST_HEADER, fit_widths(MANIFEST_HEADER, [], hi=70))
-        detail.filter(len(DETAIL_HEADER))
-        findings.filter(len(FINDING_HEADER))
-        manifest.filter(len(MANIFEST_HEADER))
-        _overview(self.sheets["总览"], self.f, report)
+        for name, ncols in (("明细", len(DETAIL_HEADER)), ("问题清单", len(FINDING_HEADER)),
+                            ("提交情况", len(MANIFEST_HEADER))):
+            for part in self.parts[name]:
+                part.filter(ncols)
+        more = [p.name for parts in self.parts.values() for p in parts[1:]]
+        _overview(self.sheets["总览"], self.f, report, more)
         _rules(self.sheets["规则"], self.f, report)
         timings["summary:end_sheets"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -227,7 +250,7 @@ class SummaryWriter:
         timings["summary:close"] = time.perf_counter() - t
 
 
-def _overview(sh: Sheet, f, report) -> None:
+def _overview(sh: Sheet, f, report, continued: list[str]) -> None:
     sev = Counter(x.severity for x in report.findings)
     units_with_errors = len({(x.file, x.sheet) for x in report.findings if x.severity == "error"})
     grades = Counter()
@@ -240,6 +263,8 @@ def _overview(sh: Sheet, f, report) -> None:
             ["收到文件", report.received], ["接收", report.accepted], ["拒收", report.rejected],
             ["单位（表）数", report.units], ["有错误的单位", units_with_errors],
             ["错误", sev.get("error", 0)], ["警告", sev.get("warning", 0)], ["提示", sev.get("info", 0)]]
+    if continued:  # lists longer than one Excel sheet holds
+        rows.append(["续表（超出一张工作表的行数）", "、".join(continued)])
     by_rule = Counter((x.rule, x.name, x.severity) for x in report.findings)
     rule_rows = [[r, n, SEVERITY_LABELS[s], c] for (r, n, s), c in sorted(by_rule.items())]
     for c, w in enumerate(fit_widths(["项目", "内容", "严重程度", "数量"], rows + rule_rows, hi=70)):

@@ -26,14 +26,19 @@ def fit_widths(header: list[str], rows: list[list], lo: float = 6, hi: float = 6
     return [min(max(w, lo), hi) for w in widths]
 
 
+ROW_LIMIT = 1_048_576   # rows in one Excel sheet; a longer list goes on in a continuation sheet
+
+
 class Sheet:
     """A worksheet written row by row. Column widths, panes and filters may be set at any time
     before the workbook closes: xlsxwriter writes them then."""
 
     def __init__(self, wb, name: str, fmts: dict):
+        self.wb, self.name = wb, name
         self.ws = wb.add_worksheet(name, worksheet_class=FastSheet)
         self.f = fmts
         self.row = 0
+        self._layout: tuple | None = None
         # the undecorated writers: the public ones first parse A1 notation, a cost per cell
         self._num = getattr(self.ws, "_write_number", self.ws.write_number)
         self._str = getattr(self.ws, "_write_string", self.ws.write_string)
@@ -45,12 +50,24 @@ class Sheet:
     def start(self, header: list[str], widths: list[float], freeze: tuple[int, int] = (1, 0),
               tall: bool = False) -> None:
         """Widths, frozen panes and the header row."""
+        self._layout = (header, widths, freeze, tall)
         for c, w in enumerate(widths):
             self.ws.set_column(c, c, w)
         self.ws.freeze_panes(*freeze)
         if tall:
             self.ws.set_row(0, 45)
         self.line(header, self.f["head"])
+
+    @property
+    def full(self) -> bool:
+        """No room for another row (beyond it xlsxwriter would drop cells without a word)."""
+        return self.row >= ROW_LIMIT
+
+    def spill(self, part: int) -> "Sheet":
+        """The continuation sheet "名（续n）", laid out and headed like this one."""
+        nxt = Sheet(self.wb, f"{self.name}（续{part}）", self.f)
+        nxt.start(*self._layout)
+        return nxt
 
     def filter(self, ncols: int) -> None:
         """An autofilter over the header and every data row written."""
