@@ -168,7 +168,7 @@ class SummaryWriter:
         for p in parts:
             p.filter(len(CONSOLIDATION_HEADER))
         # the data rows of every part, 1-based (a part's next free row is its last data row)
-        spans = [(p.name, max(p.row, 2)) for p in parts if p.row > 1] or [(parts[0].name, 2)]
+        spans = [(p.name, p.row) for p in parts if p.row > 1] or [(parts[0].name, 2)]
         sh = self._room("汇总表")
         sh.put(5, "合计（公式，随修改变化）", f["bold"])
         for i, total in enumerate(self.totals):
