@@ -304,7 +304,7 @@ def narrative(rule: Rule, P: Prepared):
     for uid, u in P.units.items():
         figures = P.f.form(uid).report_figures
         if figures is None:  # forms read outside a run
-            figures = extract(str(u.get("f_report") or ""))
+            figures = extract(str(u.get("f_report") or ""), u.get("year") or None)
         for field, stated, frag in figures:
             table = u.get(field)
             if field not in wanted or table is None or (uid, field, stated) in seen:

@@ -25,8 +25,15 @@ _STOP = re.compile(r"[,，。；;！!？?\n、]")
 WINDOW = 14
 
 
-def extract(text: str) -> list[tuple[str, Decimal, str]]:
-    """Return (field, value in 万元, the sentence fragment) for each figure the report states."""
+# A stretch that speaks of a change ("比上年增加5万元") states a difference, not the figure.
+_CHANGE = re.compile(r"增加|减少|增长|下降|增幅|降幅|节约|超支|同比|比上年|较上年|相比|差额")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+def extract(text: str, year: str | None = None) -> list[tuple[str, Decimal, str]]:
+    """Return (field, value in 万元, the sentence fragment) for each figure the report states.
+    A figure next to another year than the form's own (year), or one stated as a change, is not
+    the form's figure and is left out: it would raise a false NAR-001."""
     text = unicodedata.normalize("NFKC", text or "")
     out = []
     last_end = 0
@@ -38,7 +45,10 @@ def extract(text: str) -> list[tuple[str, Decimal, str]]:
             before = before[stops[-1].end():]
         last_end = m.end()
         field = _earliest(before)
-        if field is None:
+        if field is None or _CHANGE.search(before):
+            continue
+        years = _YEAR.findall(before)
+        if year and years and year not in years:
             continue
         value = Decimal(m.group(1).replace(",", ""))
         if m.group(2) == "元":

@@ -109,6 +109,23 @@ def test_exact_tolerance_is_decided_in_decimal(tmp_path: Path):
     assert [(f.actual, f.expected, f.diff) for f in fs] == [("8.211", "8.2", "0.011")]
 
 
+def test_report_figures_of_another_year_or_of_a_change_are_not_compared(tmp_path: Path):
+    from openpyxl import load_workbook
+
+    build(tmp_path / "n.xlsx", seed=8, unit="单位丁", writer="op")
+    wb = load_workbook(tmp_path / "n.xlsx")
+    cell = next(c for row in wb["自评表"].iter_rows() for c in row
+                if isinstance(c.value, str) and "收入合计" in c.value and len(c.value) > 60)
+    told = cell.value
+    cell.value = told + "2020年收入合计999万元，支出合计比上年增加7万元。"
+    wb.save(tmp_path / "other.xlsx")
+    assert not [f for f in check(tmp_path / "other.xlsx") if f.rule == "NAR-001"]
+    cell.value = told + "2021年收入合计999万元。"   # the form's own year: compared, and wrong
+    wb.save(tmp_path / "own.xlsx")
+    nar = [f for f in check(tmp_path / "own.xlsx") if f.rule == "NAR-001"]
+    assert [(f.field, f.actual) for f in nar] == [("income.total", "999")]
+
+
 def test_same_unit_twice_names_both_files(tmp_path: Path):
     build(tmp_path / "a.xlsx", seed=1, unit="重复单位")
     build(tmp_path / "b.xlsx", seed=2, unit="重复单位")

@@ -65,7 +65,7 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
         if f is not None and f.report is None:
             f.report = Fact(rep.value, f"'{grid.name}'!{rep.cell}", rep.raw)
     for f in forms:  # done here so that the workers, not the parent, scan the reports
-        f.report_figures = extract(str(f.report.value)) if f.report else []
+        f.report_figures = extract(str(f.report.value), f.year_value or None) if f.report else []
     for pos, grid in hidden_figures:
         f = owner(pos)
         if f is not None:
