@@ -14,10 +14,10 @@ import pandas as pd
 
 from .findings import make_finding
 from .frames import Frames, frame as make_frame
-from .records import fmt
 from .models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .narrative import extract
 from .read.labels import norm
+from .records import fmt
 from .ruleset import ALL_FIELDS, Rule, RulePack
 
 ZERO = Decimal(0)
@@ -97,7 +97,8 @@ def _within(diff: pd.Series, tol: Decimal, scale: pd.Series, applies: pd.Series,
     the amounts involved), exact_ok(id) decides in Decimal."""
     t = float(tol)
     ok = diff <= t
-    near = applies & ((diff - t).abs() <= scale * 1e-9 + 1e-9)
+    # amounts beyond a float's range (inf, nan) are always decided in Decimal
+    near = applies & (~np.isfinite(diff) | ((diff - t).abs() <= scale * 1e-9 + 1e-9))
     for label in near[near].index:
         ok[label] = exact_ok(ids[label])
     return ok

@@ -12,7 +12,6 @@ A run validates its units in chunks: uid0 is the run-wide number of a chunk's fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from math import nan
 
 import numpy as np
