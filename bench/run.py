@@ -45,9 +45,9 @@ class RssSampler:
         self._stop.set()
         self._t.join()
 
-    def cpu_s(self, pid: int | None = None) -> float:
-        """CPU seconds of one process (pid), or of all processes seen."""
-        return self.cpu.get(pid, 0.0) if pid is not None else sum(self.cpu.values())
+    def cpu_s(self) -> float:
+        """CPU seconds of all processes seen."""
+        return sum(self.cpu.values())
 
     def _loop(self):
         me = os.getpid()

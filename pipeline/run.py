@@ -265,7 +265,6 @@ class _InOrder:
                         raise self.error
                     raise RunIncomplete(f"文件 {self.items[i][1]} 没有读取结果，本次汇总作废")
                 yield res
-            self.next = len(self.items)
         finally:
             self.cancel.set()
             thread.join()
