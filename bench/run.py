@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from pipeline.formset import generate  # noqa: E402
+from formkit.formset import generate  # noqa: E402
 from pipeline.run import run  # noqa: E402
 
 

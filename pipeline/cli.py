@@ -9,7 +9,7 @@ import typer
 
 from . import render
 from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
-from .ruleset import RuleFileError, load_pack
+from .check.ruleset import RuleFileError, load_pack
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="部门（单位）整体支出绩效自评表：汇总、审核与问题标注。")

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import frames as frames_mod
+from .check import frames as frames_mod
 from .models import BLOCK_FIELDS, FINDING_COLUMNS, FileResult, Finding
 from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, read_iter
-from .records import VALUE_COLUMNS, VALUE_SAFE
-from .ruleset import ALL_FIELDS, RulePack, load_pack
-from .validate import validate
+from .read.records import VALUE_COLUMNS, VALUE_SAFE
+from .check.ruleset import ALL_FIELDS, RulePack, load_pack
+from .check.validate import validate
 from .write.atomic import atomic_path
 from .write.exports import MANIFEST_COLUMNS, CsvStream
 from .write.names import ReturnNames

@@ -4,12 +4,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from . import frames as frames_mod
+from .check import frames as frames_mod
 from .models import FileResult
 from .read.pool import read_many
-from .ruleset import load_pack
+from .check.ruleset import load_pack
 from .run import RunReport
-from .validate import validate
+from .check.validate import validate
 
 
 def read_one(path: Path) -> FileResult:

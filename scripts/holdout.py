@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.formset import generate  # noqa: E402
+from formkit.formset import generate  # noqa: E402
 from pipeline.read.labels import strip_enum  # noqa: E402
 
 def measure(truth: list[dict], out: Path) -> dict:

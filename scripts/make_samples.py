@@ -14,8 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "sample_workbooks"
 sys.path.insert(0, str(ROOT.parent))
 
-from pipeline import formgen as g  # noqa: E402
-from pipeline.formplant import plant  # noqa: E402
+from formkit import formgen as g
+from formkit import formwrite as fw  # noqa: E402
+from formkit.formplant import plant  # noqa: E402
 
 SEED = ROOT.parent.parent / "shared" / "examples" / "2021_岳阳市城管局城陵矶新港区分局.xlsx"
 
@@ -54,20 +55,20 @@ def main() -> None:
     for name, f, how in samples:
         sheets = g.layout(f, random.Random(name))
         if how == "op":
-            g.save_openpyxl(sheets, out / name)
+            fw.save_openpyxl(sheets, out / name)
         elif how == "xw":
-            g.save_xlsxwriter(sheets, out / name)
+            fw.save_xlsxwriter(sheets, out / name)
         else:
             src = tmp / name
-            g.save_xlsxwriter(sheets, src)
+            fw.save_xlsxwriter(sheets, src)
             convert[how].append(src)
     # several units in one workbook, one form per sheet
     multi = [form(12, "市城管局", g.Drift(sheet_name="城管局本级")), form(13, "市城管局园林处", g.Drift(sheet_name="园林处"))]
     sheets = [s for f in multi for s in g.layout(f, random.Random(f.unit))]
-    g.save_xlsxwriter(sheets, out / "12_市城管局_一簿多表.xlsx")
+    fw.save_xlsxwriter(sheets, out / "12_市城管局_一簿多表.xlsx")
     for fmt, paths in convert.items():
         if paths:
-            g.convert(paths, fmt, tmp)
+            fw.convert(paths, fmt, tmp)
             for p in paths:
                 shutil.move(tmp / (p.stem + "." + fmt), out / (p.stem.replace("xls", "") + "." + fmt))
     # two files a bureau really receives that are not workbooks

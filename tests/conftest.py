@@ -11,8 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import formgen as g  # noqa: E402
-from pipeline.formplant import expected, plant  # noqa: E402
+from formkit import formgen as g
+from formkit import formwrite as fw  # noqa: E402
+from formkit.formplant import expected, plant  # noqa: E402
 
 SEED = ROOT.parent / "shared" / "examples" / "2021_岳阳市城管局城陵矶新港区分局.xlsx"
 SAMPLE_SEED = ROOT / "sample_workbooks" / "2021_岳阳市城管局城陵矶新港区分局.xlsx"
@@ -34,7 +35,7 @@ def build(path: Path, drift: g.Drift | None = None, *, seed: int = 7, unit: str 
     for kind in plants:
         plant(form, kind, rng)
     sheets = g.layout(form, random.Random(seed + 1))
-    (g.save_openpyxl if writer == "op" else g.save_xlsxwriter)(sheets, path)
+    (fw.save_openpyxl if writer == "op" else fw.save_xlsxwriter)(sheets, path)
     return form
 
 
@@ -50,7 +51,7 @@ def truth_values(form: g.Form) -> dict[tuple[str, str, str], tuple[str, str]]:
 
 
 def read_values(result) -> dict[tuple[str, str, str], tuple[str, str]]:
-    from pipeline.records import fmt
+    from pipeline.read.records import fmt
     from pipeline.read.labels import strip_enum
 
     out = {}

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import HAS_SOFFICE, build, g, norm_truth, read_values
+from conftest import HAS_SOFFICE, build, fw, g, norm_truth, read_values
 from hostile import build_all, strict_copy
 
 from pipeline.read.parse import read_file
@@ -55,7 +55,7 @@ def test_hostile_inbox_every_file_accounted_for(tmp_path: Path):
     (inbox / "链接.xlsx").symlink_to(good)
     want["链接.xlsx"] = "NOT_A_REGULAR_FILE"
     if HAS_SOFFICE:
-        g.convert([good], "xls", tmp_path)
+        fw.convert([good], "xls", tmp_path)
         (tmp_path / "good.xls").rename(inbox / "其实是xls.xlsx")
         want["其实是xls.xlsx"] = ""
     proc = run_cli("run", str(inbox), "--out", str(out), "--memory-mb", "1024", "--quiet")
@@ -122,7 +122,7 @@ def test_input_text_never_becomes_a_formula(tmp_path: Path):
     form.contact = INJECT["contact"]
     form.grade = INJECT["grade"]
     form.cell_text[("income", 1, "other")] = INJECT["amount"]
-    g.save_openpyxl(g.layout(form), inbox / "inject.xlsx")
+    fw.save_openpyxl(g.layout(form), inbox / "inject.xlsx")
     run_cli("run", str(inbox), "--out", str(out), "--quiet")
     for path in [out / "summary.xlsx", *sorted((out / "returns").rglob("*.xlsx"))]:
         wb = load_workbook(path)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import HAS_SOFFICE, build, g, needs_soffice
+from conftest import HAS_SOFFICE, build, fw, g, needs_soffice
 from openpyxl import load_workbook
 
 from pipeline.run import run
@@ -27,7 +27,7 @@ def result(tmp_path_factory, request):
     build(inbox / "clean.xlsx", seed=22, unit="干净单位")
     if HAS_SOFFICE:
         build(tmp / "old.xlsx", seed=23, unit="旧格式单位", plants=["text"])
-        g.convert([tmp / "old.xlsx"], "xls", inbox)
+        fw.convert([tmp / "old.xlsx"], "xls", inbox)
     (inbox / "坏文件.xlsx").write_bytes(b"PK\x03\x04broken")
     out = tmp / "out"
     report = run(inbox, out, jobs=2)

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import build, g, needs_soffice, norm_truth, read_values
+from conftest import build, fw, g, needs_soffice, norm_truth, read_values
 
 from pipeline.read.parse import read_file
 
@@ -116,7 +116,7 @@ def test_several_units_in_one_workbook(tmp_path: Path):
         f.drift = g.Drift(sheet_name=f"表{i + 1}")
         forms.append(f)
         sheets += g.layout(f, random.Random(i))
-    g.save_xlsxwriter(sheets, tmp_path / "multi.xlsx")
+    fw.save_xlsxwriter(sheets, tmp_path / "multi.xlsx")
     r = read_file(tmp_path / "multi.xlsx", "multi.xlsx")
     assert [(x.sheet, x.unit_name) for x in r.forms] == [("表1", "甲单位"), ("表2", "乙单位"), ("表3", "丙单位")]
 
@@ -144,7 +144,7 @@ def test_workbook_without_form_is_rejected(tmp_path: Path):
 def test_libreoffice_formats_read_like_xlsx(tmp_path: Path, fmt: str):
     src = tmp_path / f"src_{fmt}.xlsx"
     form = build(src, g.Drift(row_offset=1, col_offset=1, synonyms=True), seed=11)
-    g.convert([src], fmt, tmp_path)
+    fw.convert([src], fmt, tmp_path)
     r = read_file(tmp_path / f"src_{fmt}.{fmt}", f"x.{fmt}")
     assert r.status == "accepted" and r.source_format == fmt
     assert read_values(r) == norm_truth(form)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import build, expected, g
+from conftest import build, expected, fw, g
 
-from pipeline import frames
+from pipeline.check import frames
 from pipeline.read.parse import read_file
-from pipeline.ruleset import RuleFileError, load_pack
-from pipeline.validate import validate
+from pipeline.check.ruleset import RuleFileError, load_pack
+from pipeline.check.validate import validate
 
 
 def check(*paths: Path, tolerance: str | None = None, rules: str | None = None):
@@ -73,7 +73,7 @@ def test_identity_message_names_cells_and_difference(tmp_path: Path):
     form = g.random_form(__import__("random").Random(3), "单位甲", subs=2)
     old = form.amounts["income"]["total"][0]
     form.cell_overrides[("income", 1, "total")] = old + g.D("0.06")
-    g.save_xlsxwriter(g.layout(form), tmp_path / "i.xlsx")
+    fw.save_xlsxwriter(g.layout(form), tmp_path / "i.xlsx")
     fs = [f for f in check(tmp_path / "i.xlsx") if f.rule == "INC-001"]
     assert len(fs) == 1
     f = fs[0]
@@ -87,7 +87,7 @@ def test_rounding_within_tolerance_is_not_an_error(tmp_path: Path):
     form = g.random_form(random.Random(5), "单位乙", subs=2)
     old = form.amounts["income"]["total"][0]
     form.cell_overrides[("income", 1, "total")] = old + g.D("0.01")
-    g.save_xlsxwriter(g.layout(form), tmp_path / "t.xlsx")
+    fw.save_xlsxwriter(g.layout(form), tmp_path / "t.xlsx")
     assert not [f for f in check(tmp_path / "t.xlsx") if f.rule == "INC-001"]
     strict = [f for f in check(tmp_path / "t.xlsx", tolerance="0.001") if f.rule == "INC-001"]
     assert [f.cell for f in strict] == ["C14"]
@@ -104,7 +104,7 @@ def test_exact_tolerance_is_decided_in_decimal(tmp_path: Path):
         for fld in parts:
             form.cell_overrides[("income", row, fld)] = g.D(base) if fld == "carryover" else g.D(0)
         form.cell_overrides[("income", row, "total")] = g.D(total)
-    g.save_xlsxwriter(g.layout(form), tmp_path / "t.xlsx")
+    fw.save_xlsxwriter(g.layout(form), tmp_path / "t.xlsx")
     fs = [f for f in check(tmp_path / "t.xlsx") if f.rule == "INC-001"]
     assert [(f.actual, f.expected, f.diff) for f in fs] == [("8.211", "8.2", "0.011")]
 
@@ -153,7 +153,7 @@ def test_error_cells_and_hidden_rows_are_findings(tmp_path: Path):
 
 
 def test_disabled_rule_does_not_run_and_bad_pack_is_a_clear_error(tmp_path: Path, seed_path):
-    pack = (Path(__file__).parent.parent / "rules" / "rules.toml").read_text(encoding="utf-8")
+    pack = (Path(__file__).parent.parent / "pipeline" / "rules" / "rules.toml").read_text(encoding="utf-8")
     off = tmp_path / "off.toml"
     off.write_text(pack.replace('id = "NAR-001"', 'id = "NAR-001"\nenabled = false'), encoding="utf-8")
     assert not [f for f in check(seed_path, rules=str(off)) if f.rule == "NAR-001"]

@@ -6,6 +6,7 @@ import re
 import tomllib
 import unicodedata
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 _SPACE = re.compile(r"\s+")
@@ -14,11 +15,13 @@ _ENUM = re.compile(r"^(?:\d+[、.．]|\(\d+\)|[一二三四五六七八九十]+[
 
 
 def rules_dir() -> Path:
-    """The rule pack folder: $SELFEVAL_RULES, else rules/ beside the package."""
+    """The rule pack folder: $SELFEVAL_RULES (a folder, or its rules.toml), else the pack shipped
+    inside the package (pipeline/rules, installed with the wheel)."""
     env = os.environ.get("SELFEVAL_RULES")
     if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "rules"
+        p = Path(env)
+        return p.parent if p.suffix.lower() == ".toml" else p
+    return Path(str(files("pipeline") / "rules"))
 
 
 @lru_cache(maxsize=65536)

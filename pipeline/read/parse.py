@@ -9,7 +9,7 @@ from ..models import BLOCK_FIELDS, BLOCK_LABELS, Fact, FileResult, Issue, UnitFo
 from .grid import Book, Grid
 from .guard import Rejected
 from .labels import Labels, load_labels, norm
-from ..narrative import extract
+from ..check.narrative import extract
 from .locate import find_tables, read_rows
 from .ooxml import ref_to_rc
 from .open import read_book, sha256_of

@@ -39,7 +39,7 @@ def _worker(conn, memory_mb: int, packed: bool) -> None:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from .parse import read_file
-    from ..records import pack
+    from .records import pack
 
     # the reader makes thousands of short-lived objects per file and (nearly) no cycles: the
     # cyclic GC's passes over them cost a few percent, so collect only every few hundred files
@@ -84,7 +84,7 @@ def worker_context():
     macOS); plain spawn elsewhere (Windows)."""
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["pipeline.read.parse", "pipeline.records"])
+        ctx.set_forkserver_preload(["pipeline.read.parse", "pipeline.read.records"])
         return ctx
     return mp.get_context("spawn")
 

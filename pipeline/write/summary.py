@@ -16,7 +16,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from ..models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
-from ..ruleset import ALL_FIELDS
+from ..check.ruleset import ALL_FIELDS
 from .xlsheet import SAFE_OPTIONS, Sheet, fit_widths, quick_zip
 
 STATUS_LABELS = {"accepted": "接收", "rejected": "拒收"}

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from . import formgen as g
+from . import formwrite as fw
 from .formplant import KINDS, expected, plant
 
 NAMES = ["发展和改革局", "教育局", "科学技术局", "公安局", "民政局", "司法局", "财政局", "人力资源和社会保障局",
@@ -63,15 +64,15 @@ def _generate_range(args) -> list[dict]:
             fmt = rng.choice(["xls", "ods"])
         name = f"{i:05d}.{fmt}"
         if fmt == "xlsx":
-            (g.save_openpyxl if writer == "op" else g.save_xlsxwriter)(sheets, work / name)
+            (fw.save_openpyxl if writer == "op" else fw.save_xlsxwriter)(sheets, work / name)
         else:
-            g.save_xlsxwriter(sheets, tmp / f"{i:05d}.xlsx")
+            fw.save_xlsxwriter(sheets, tmp / f"{i:05d}.xlsx")
             convert[fmt].append(tmp / f"{i:05d}.xlsx")
         truth.append({"file": name, "sheet": form.drift.sheet_name, "cells": form.cells, "planted": expected(form)})
     for fmt, paths in convert.items():
         for k in range(0, len(paths), 200):
             if paths[k:k + 200]:
-                g.convert(paths[k:k + 200], fmt, work)
+                fw.convert(paths[k:k + 200], fmt, work)
     shutil.rmtree(tmp)
     return truth
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .models import BLOCK_FIELDS, UnitForm
-from .read.labels import strip_enum
-from .write.exports import Guarded, guard
+from ..models import BLOCK_FIELDS, UnitForm
+from .labels import strip_enum
+from ..write.exports import Guarded, guard
 
 VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw"]
 VALUE_SAFE = ("block", "field", "value", "cell")

@@ -14,10 +14,10 @@ import pandas as pd
 
 from .findings import make_finding
 from .frames import Frames, frame as make_frame
-from .models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
+from ..models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .narrative import extract
-from .read.labels import norm
-from .records import fmt
+from ..read.labels import norm
+from ..read.records import fmt
 from .ruleset import ALL_FIELDS, Rule, RulePack
 
 ZERO = Decimal(0)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .records import fmt
-from .models import FIELD_LABELS, Finding
-from .read.ooxml import ref_to_rc
+from ..read.records import fmt
+from ..models import FIELD_LABELS, Finding
+from ..read.ooxml import ref_to_rc
 from .ruleset import Rule
 
 

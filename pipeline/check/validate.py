@@ -11,8 +11,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .frames import Frames
-from .models import SEVERITY_RANK, Finding
-from .read.ooxml import ref_to_rc
+from ..models import SEVERITY_RANK, Finding
+from ..read.ooxml import ref_to_rc
 from .ruleset import Rule, RulePack
 from . import checks
 

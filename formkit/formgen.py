@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .models import a1
+from pipeline.models import a1
 
 D = Decimal
 TITLE = "部门（单位）整体支出绩效自评表"
@@ -373,7 +373,3 @@ def report_text(form: Form, rng: random.Random) -> str:
         text = text.replace("{" + k + "}", v)
     return text
 
-
-from .formwrite import convert, save_openpyxl, save_xlsxwriter  # noqa: E402,F401  (re-exported)
-
-__all__ = ["convert", "save_openpyxl", "save_xlsxwriter"]

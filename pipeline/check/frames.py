@@ -17,8 +17,8 @@ from math import nan
 import numpy as np
 import pandas as pd
 
-from .models import UnitForm
-from .records import FormPack, pack
+from ..models import UnitForm
+from ..read.records import FormPack, pack
 
 
 @dataclass

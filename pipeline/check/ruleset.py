@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .models import BLOCK_FIELDS
-from .read.labels import rules_dir
+from ..models import BLOCK_FIELDS
+from ..read.labels import rules_dir
 
 KINDS = {"identity", "rollup", "nonnegative", "score_range", "grade", "cell_status", "narrative",
          "summary_blank", "required", "compare", "duplicate", "reader_issue"}
