@@ -54,7 +54,7 @@ def run(inbox: Path = typer.Argument(..., help="报送文件所在文件夹（�
         memory_mb: int = typer.Option(DEFAULT_MEMORY_MB, "--memory-mb", help="每个读取进程的内存上限（MB）"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结果摘要")) -> None:
     """汇总审核 INBOX 下的全部自评表，结果写入 OUT。"""
-    from .run import RunIncomplete
+    from .errors import RunIncomplete
     from .run import run as run_batch
 
     _check_fail_on(fail_on)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .check import frames as frames_mod
+from .errors import RunIncomplete
 from .models import BLOCK_FIELDS, FINDING_COLUMNS, FileResult, Finding
 from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, read_iter
 from .read.records import VALUE_COLUMNS, VALUE_SAFE
@@ -30,10 +31,6 @@ OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx")
 # What a run keeps of each unit once its chunk is written: for 汇总表, 总览 and the caller.
 UNIT_KEYS = (("uid", "file", "sheet", "unit", "year", "f_grade")
              + tuple(f"{b}@derived" for b in BLOCK_FIELDS) + tuple(ALL_FIELDS))
-
-
-class RunIncomplete(Exception):
-    """The run could not account for every input file; nothing it reports can be trusted."""
 
 
 @dataclass
@@ -113,11 +110,13 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
          timeout: float = DEFAULT_TIMEOUT,
          memory_mb: int = DEFAULT_MEMORY_MB, on_file: Callable | None = None,
          on_stage: Callable | None = None, on_discovered: Callable | None = None,
+         on_chunk: Callable | None = None,
          chunk_size: int = CHUNK, min_chunk: int | None = None, backlog: int = BACKLOG) -> RunReport:
     """Units are validated and written in chunks while the workers read on, so the parent holds
     one chunk of records at a time, never the whole run, and little is left for the end: 总览,
     the totals, packing summary.xlsx. What the run keeps (findings, one slim row per unit, the
-    files' outcomes) is small."""
+    files' outcomes) is small. on_chunk(frames, findings, unit_rows, files) sees each chunk once it
+    is written (the store records versions there)."""
     from .write.returns import write_returns
     from .write.summary import SummaryWriter
 
@@ -160,6 +159,8 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
                 manifest_csv.rows([r.file, r.sha256, r.status, r.units, r.error, r.code] for r in arrived)
             with _stage(timings, "chunk_summary", None):
                 summary.chunk(frames, found, units, arrived)
+            if on_chunk:
+                on_chunk(frames, found, units, list(arrived))
             report.findings.extend(found)
             report.unit_rows.extend(units)
             chunk.clear()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from ..errors import UsageError
 from ..models import BLOCK_FIELDS
 from ..read.labels import rules_dir
 
@@ -18,7 +19,7 @@ UNIT_FIELDS = {"unit.staff_actual", "unit.staff_quota", "unit.score"}
 _TERM = re.compile(r"\s*([+-])?\s*([a-z_]+\.[a-z_]+)\s*")
 
 
-class RuleFileError(Exception):
+class RuleFileError(UsageError):
     """The rule pack cannot be used; the message says where and why (in Chinese)."""
 
 
