@@ -81,7 +81,11 @@ def _failed(path, rel: str, code: str, message: str) -> FileResult:
 
 def worker_context():
     """A fork server that has imported only the reader, where the platform has one (Linux,
-    macOS); plain spawn elsewhere (Windows)."""
+    macOS); plain spawn elsewhere (Windows). SELFEVAL_START_METHOD=spawn forces the Windows
+    path on any platform (CI exercises it so)."""
+    forced = os.environ.get("SELFEVAL_START_METHOD", "")
+    if forced == "spawn":
+        return mp.get_context("spawn")
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["pipeline.read.parse", "pipeline.read.records"])
