@@ -1,16 +1,23 @@
-"""Everything the terminal shows (rich): progress, the end-of-run summary, findings, inspect, rules."""
+"""Everything the terminal shows (rich): progress, the end-of-run summary, findings, inspect, rules,
+and the command line's own words — help pages and wrong-argument messages — all in Chinese."""
 from __future__ import annotations
 
+import io
 import os
+import re
+import shutil
 from collections import Counter
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
 
 console = Console(highlight=False, width=None if os.isatty(1) else 120)
+err_console = Console(stderr=True, highlight=False, width=None if os.isatty(2) else 120)
 STAGE_LABELS = {"summary": "汇总表收尾（总览、合计、打包）",
                 "returns": "生成退回标注表"}
 SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
@@ -160,3 +167,176 @@ def rules_table(pack) -> None:
         t.add_row(r.id, r.name, f"[{SEV_STYLE[r.severity]}]{SEVERITY_LABELS[r.severity]}[/]",
                   r.formula or "、".join(r.fields) or r.kind, r.basis)
     console.print(t)
+
+
+# ---------------------------------------------------------------- the command line's own words
+# typer (0.29 and later vendors click without its gettext hooks) writes its help pages and usage
+# errors in English. The CLI's command classes call these instead: help is built from the
+# parameters themselves, and usage errors are said from the exception's kind and attributes
+# (param, option_name, possibilities), never from its English text.
+
+HELP_TEXT = "显示本帮助并退出"
+TYPE_WORDS = (("integer", "整数"), ("number", "数字"), ("float", "数字"), ("boolean", "true 或 false"),
+              ("path", "路径"), ("string", "文字"))
+
+
+def _width() -> int:
+    return max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
+
+
+def _grid(rows: list[tuple[str, str]]) -> str:
+    """Two aligned columns, CJK-aware, wrapped to the terminal."""
+    t = Table.grid(padding=(0, 3))
+    t.add_column(no_wrap=True)
+    t.add_column(overflow="fold")
+    for a, b in rows:
+        t.add_row(Text("  " + a), Text(b))
+    buf = Console(file=io.StringIO(), width=_width(), color_system=None, highlight=False)
+    buf.print(t)
+    return "\n".join(line.rstrip() for line in buf.file.getvalue().splitlines()) + "\n"
+
+
+def _arg_name(param) -> str:
+    return param.metavar or param.name.upper()
+
+
+def _default_text(param) -> str:
+    d = getattr(param, "default", None)
+    if param.param_type_name != "option" or getattr(param, "show_default", True) is False:
+        return ""
+    if getattr(param, "secondary_opts", None):
+        return f"（默认：{(param.opts if d else param.secondary_opts)[0]}）"
+    if getattr(param, "is_flag", False) or d is None or d == "" or callable(d):
+        return ""
+    if isinstance(d, float) and d.is_integer():
+        d = int(d)
+    return f"（默认：{d}）"
+
+
+def usage_text(cmd, ctx) -> str:
+    pieces = ["[选项]"]
+    if hasattr(cmd, "list_commands"):
+        pieces.append("命令 [参数]…")
+    for p in cmd.params:
+        if p.param_type_name == "argument" and not getattr(p, "hidden", False):
+            pieces.append(_arg_name(p) if p.required else f"[{_arg_name(p)}]")
+    return f"用法：{ctx.command_path} " + " ".join(pieces)
+
+
+def help_page(cmd, ctx) -> str:
+    """The help page of a command or of the group (`selfeval --help`)."""
+    out = [usage_text(cmd, ctx), ""]
+    if cmd.help:
+        out += ["  " + line for line in cmd.help.strip().splitlines()] + [""]
+    params = [p for p in cmd.get_params(ctx) if not getattr(p, "hidden", False)]
+    args = [(_arg_name(p), (p.help or "") + ("（必填）" if p.required else ""))
+            for p in params if p.param_type_name == "argument"]
+    opts = []
+    for p in params:
+        if p.param_type_name != "option":
+            continue
+        names = ", ".join(sorted(p.opts, key=len))
+        if p.secondary_opts:
+            names += " / " + ", ".join(p.secondary_opts)
+        elif not getattr(p, "is_flag", False):
+            names += f" {p.metavar or '值'}"
+        text = HELP_TEXT if p.name == "help" else (p.help or "")
+        opts.append((names, text + ("（必填）" if p.required else "") + _default_text(p)))
+    if hasattr(cmd, "list_commands"):
+        cmds = []
+        for name in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
+                cmds.append((name, (sub.help or "").strip().splitlines()[0] if sub.help else ""))
+        if cmds:
+            out += ["命令：", _grid(cmds)]
+    if args:
+        out += ["参数：", _grid(args)]
+    if opts:
+        out += ["选项：", _grid(opts)]
+    if hasattr(cmd, "list_commands"):
+        out.append(f"每个命令的用法：{ctx.command_path} 命令 --help")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _param_hint(param) -> str:
+    if param is None:
+        return "参数"
+    if param.param_type_name == "argument":
+        return f"参数 {_arg_name(param)}"
+    return "选项 " + "/".join(sorted(param.opts, key=len, reverse=True))
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+_EXTRA = re.compile(r"unexpected extra argument(?:\(s\)|s)?\s*\((.*)\)", re.S)
+_NO_COMMAND = re.compile(r"No such command '(.*)'")
+_NEEDS_VALUE = re.compile(r"Option '(.*)' requires (?:an argument|\d+ arguments)")
+_NO_VALUE = re.compile(r"Option '(.*)' does not take a value")
+
+
+def usage_error_text(exc) -> str:
+    """What was wrong on the command line, in Chinese, from the exception's kind and attributes."""
+    kinds = {k.__name__ for k in type(exc).__mro__}
+    message = str(getattr(exc, "message", "") or "")
+    param = getattr(exc, "param", None)
+    ctx = getattr(exc, "ctx", None)
+    if "MissingParameter" in kinds:
+        what = f"缺少{_param_hint(param)}" if param is not None else "缺少参数"
+        if param is not None and param.help:
+            what += f"：{param.help}"
+        return what
+    if "NoSuchOption" in kinds:
+        name = getattr(exc, "option_name", "")
+        text = f"没有这个选项：{name}"
+        if getattr(exc, "possibilities", None):
+            text += f"（是不是：{'、'.join(sorted(exc.possibilities))}？）"
+        return text
+    if "BadOptionUsage" in kinds:
+        name = getattr(exc, "option_name", "")
+        if _NEEDS_VALUE.search(message):
+            return f"选项 {name} 后面缺少它的值"
+        if _NO_VALUE.search(message):
+            return f"选项 {name} 不带值"
+        return f"选项 {name} 的用法有误"
+    if "BadParameter" in kinds:
+        if _is_chinese(message):
+            return f"{_param_hint(param)} 的值有误：{message}"
+        expected = next((zh for en, zh in TYPE_WORDS if en in message.lower()), None)
+        return f"{_param_hint(param)} 的值有误" + (f"：应为{expected}" if expected else "")
+    m = _EXTRA.search(message)
+    if m:
+        return f"多余的参数：{m.group(1)}（路径中有空格时请加引号）"
+    m = _NO_COMMAND.search(message)
+    if m:
+        known = "、".join(ctx.command.list_commands(ctx)) if ctx is not None else ""
+        return f"没有这个命令：{m.group(1)}" + (f"（可用的命令：{known}）" if known else "")
+    if "Missing command" in message:
+        return "缺少命令"
+    if _is_chinese(message):
+        return message
+    return "命令行有误"
+
+
+def usage_error(exc, command_path: str = "selfeval") -> None:
+    """A wrong command line: what was wrong, the usage line, where to find help (stderr).
+    command_path names the command when the error carries no context (an option missing its value)."""
+    ctx = getattr(exc, "ctx", None)
+    err_console.print(f"[red]命令行有误：{escape(usage_error_text(exc))}[/]")
+    if ctx is not None:
+        err_console.print(escape(usage_text(ctx.command, ctx)))
+        command_path = ctx.command_path
+    err_console.print(f"查看帮助：{escape(command_path)} --help")
+
+
+def failure(message: str) -> None:
+    """A failure the user can fix (bad folder, bad rule file, OUT not writable …)."""
+    err_console.print(f"[red]{escape(message)}[/]")
+
+
+def crash(log: str | None) -> None:
+    """An unexpected failure: never a traceback on screen, only where its details were written."""
+    where = f"详细信息已写入 {log}，请把该文件发给技术支持。" if log else "详细信息无法写入文件。"
+    err_console.print(f"[red]程序内部出错，本次结果不可用（退出码 4）。{escape(where)}[/]")

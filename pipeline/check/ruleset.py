@@ -10,9 +10,10 @@ from pathlib import Path
 from ..errors import UsageError
 from ..models import BLOCK_FIELDS
 from ..read.labels import rules_dir
+from .vocab import Vocab, rule_problem
 
 KINDS = {"identity", "rollup", "nonnegative", "score_range", "grade", "cell_status", "narrative",
-         "summary_blank", "required", "compare", "duplicate", "reader_issue"}
+         "summary_blank", "required", "compare", "duplicate", "reader_issue", "indicator"}
 SEVERITIES = {"error", "warning", "info"}
 ALL_FIELDS = [f"{b}.{f}" for b, fs in BLOCK_FIELDS.items() for f in fs]
 UNIT_FIELDS = {"unit.staff_actual", "unit.staff_quota", "unit.score"}
@@ -21,6 +22,10 @@ _TERM = re.compile(r"\s*([+-])?\s*([a-z_]+\.[a-z_]+)\s*")
 
 class RuleFileError(UsageError):
     """The rule pack cannot be used; the message says where and why (in Chinese)."""
+
+
+class ToleranceError(UsageError):
+    """A tolerance that is no number ≥ 0 (from --tolerance or the pack)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class RulePack:
     tolerance: Decimal
     rules: tuple[Rule, ...]
     path: str
+    vocab: Vocab = field(default_factory=Vocab, compare=False, hash=False)  # [indicators]
 
 
 
@@ -83,27 +89,126 @@ def expand_fields(patterns) -> tuple[str, ...]:
 
 def load_pack(path: str | Path | None = None, tolerance: str | None = None) -> RulePack:
     p = Path(path) if path else rules_dir() / "rules.toml"
-    try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise RuleFileError(f"找不到规则文件：{p}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleFileError(f"规则文件 {p} 格式错误：{exc}") from None
+    data = read_toml(p, "规则文件")
     pack = data.get("pack", {})
-    try:
-        tol = Decimal(str(tolerance if tolerance is not None else pack.get("tolerance", "0.01")))
-    except InvalidOperation:
-        raise RuleFileError(f"规则文件 {p}：容差 tolerance 不是数字") from None
+    if not isinstance(pack, dict):
+        raise RuleFileError(f"规则文件 {p}：[pack] 应为一个表（name、version、tolerance）")
+    if tolerance is not None:
+        tol = parse_tolerance(tolerance, "容差 --tolerance ")
+    else:
+        try:
+            tol = parse_tolerance(pack.get("tolerance", "0.01"), "容差 tolerance ")
+        except ToleranceError as exc:
+            raise RuleFileError(f"规则文件 {p} 的 [pack]：{exc}") from None
+    entries = data.get("rules", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RuleFileError(f"规则文件 {p}：每条规则应写成一个 [[rules]] 表")
     rules, seen = [], set()
-    for i, entry in enumerate(data.get("rules", []), 1):
+    for i, entry in enumerate(entries, 1):
         rule = _rule(entry, i, p)
         if rule.id in seen:
             raise RuleFileError(f"规则文件 {p}：规则编号 {rule.id} 重复")
         seen.add(rule.id)
         if entry.get("enabled", True):
             rules.append(rule)
-    return RulePack(pack.get("name", ""), str(pack.get("version", "")), tol, tuple(rules), str(p))
+    try:
+        vocab = Vocab.from_toml(data.get("indicators", {}))
+    except ValueError as exc:
+        raise RuleFileError(f"规则文件 {p} 的 [indicators]：{exc}") from None
+    for r in rules:
+        if r.kind == "indicator" and (problem := rule_problem(r.params)):
+            raise RuleFileError(f"规则文件 {p} 的规则 {r.id}：{problem}")
+    return RulePack(str(pack.get("name", "")), str(pack.get("version", "")), tol, tuple(rules),
+                    str(p), vocab)
+
+
+def parse_tolerance(value, what: str) -> Decimal:
+    """A tolerance in 万元: a finite number ≥ 0 (a negative one would make every equal sum a finding)."""
+    try:
+        tol = Decimal(str(value).strip())
+    except InvalidOperation:
+        tol = None
+    if tol is None or not tol.is_finite() or isinstance(value, bool):
+        raise ToleranceError(f"{what}应为不小于 0 的数字（万元，例如 0.01），而不是“{value}”")
+    if tol < 0:
+        raise ToleranceError(f"{what}不能为负数（{value}）：应为不小于 0 的数字（万元，例如 0.01）")
+    return tol
+
+
+_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_WHAT = (  # tomllib's messages (English) → what the user did wrong, in Chinese
+    ("Expected '=' after a key", "键的后面应有等号 ="),
+    ("Invalid value", "值无法识别（文字要加英文引号，例如 severity = \"error\"）"),
+    ("Unterminated string", "字符串缺少结束的引号"),
+    ("Illegal character", "字符串中有不允许的字符"),
+    ("Cannot overwrite a value", "同一个键写了两次"),
+    ("Cannot declare", "同一个表或键定义了两次"),
+    ("Cannot mutate", "同一个表或键定义了两次"),
+    ("Expected newline or end of document", "一条语句之后应换行"),
+    ("Invalid statement", "无法识别的语句"),
+    ("Invalid initial character for a key", "键名以不允许的字符开头"),
+    ("Unclosed array", "数组缺少结束的 ]"),
+    ("Unclosed inline table", "内联表缺少结束的 }"),
+    ("Expected ']' at the end of a table declaration", "表名缺少结束的 ]"),
+    ("Expected ']]' at the end of an array declaration", "[[rules]] 缺少结束的 ]]"),
+)
+
+
+def read_toml(p: Path, what: str) -> dict:
+    """A TOML file of the rule pack, every failure said in Chinese with its line and column."""
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise RuleFileError(f"找不到{what}：{p}") from None
+    except IsADirectoryError:
+        raise RuleFileError(f"{what} {p} 是一个文件夹，应为 .toml 文件") from None
+    except OSError as exc:
+        raise RuleFileError(f"无法读取{what} {p}（{_os_reason(exc)}）") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RuleFileError(f"{what} {p} 不是 UTF-8 编码的文本：请用记事本“另存为”UTF-8 后重试") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleFileError(toml_error_message(p, what, text, exc)) from None
+
+
+def toml_error_message(p: Path, what: str, text: str, exc: Exception) -> str:
+    msg = str(getattr(exc, "msg", None) or exc)
+    line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+    m = _TOML_WHERE.search(str(exc))
+    if line is None and m:
+        line, col = int(m.group(1)), int(m.group(2))
+    what_wrong = next((zh for en, zh in _TOML_WHAT if msg.startswith(en)), "不符合 TOML 格式")
+    if msg.startswith("Illegal character") and "\\n" in msg:
+        what_wrong = "字符串缺少结束的引号"
+    if line is None:
+        return f"{what} {p} 格式有误（文件末尾）：{what_wrong}"
+    lines = text.splitlines()
+    shown = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return (f"{what} {p} 第 {line} 行第 {col} 列格式有误：{what_wrong}"
+            + (f"。该行内容：{shown}" if shown else ""))
+
+
+def check_labels(path: str | Path | None = None) -> Path:
+    """The synonym table (labels.toml) beside the pack: parsed and built once, or a RuleFileError."""
+    from ..read.labels import Labels
+
+    p = Path(path) if path else rules_dir() / "labels.toml"
+    data = read_toml(p, "同义词表")
+    try:
+        Labels(data)
+    except KeyError as exc:
+        raise RuleFileError(f"同义词表 {p} 缺少 {exc.args[0]}") from None
+    except (TypeError, AttributeError, ValueError):
+        raise RuleFileError(f"同义词表 {p} 的结构不对：每个键下应为文字列表，与导出的 labels.toml 对照") from None
+    return p
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+    return {errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限"}.get(exc.errno, "系统错误")
 
 
 def _rule(e: dict, i: int, p: Path) -> Rule:
@@ -111,6 +216,13 @@ def _rule(e: dict, i: int, p: Path) -> Rule:
     for key in ("id", "name", "kind", "severity", "message"):
         if not e.get(key):
             raise RuleFileError(f"{where}缺少 {key}")
+    for key in ("id", "name", "kind", "severity", "message", "basis", "formula", "scope"):
+        if key in e and not isinstance(e[key], str):
+            raise RuleFileError(f"{where}：{key} 应为加引号的文字，而不是 {e[key]!r}")
+    if not isinstance(e.get("enabled", True), bool):
+        raise RuleFileError(f"{where}：enabled 应为 true 或 false，而不是 {e['enabled']!r}")
+    if not isinstance(e.get("fields", []), list):
+        raise RuleFileError(f"{where}：fields 应为字段列表，例如 [\"income.*\"]")
     if e["kind"] not in KINDS:
         raise RuleFileError(f"{where}：未知的规则类型 kind = {e['kind']!r}（可用：{'、'.join(sorted(KINDS))}）")
     if e["severity"] not in SEVERITIES:
@@ -119,12 +231,16 @@ def _rule(e: dict, i: int, p: Path) -> Rule:
     try:
         fields = expand_fields(e.get("fields", []))
         if e["kind"] == "identity":
+            if "=" not in formula:
+                raise ValueError("应写成 合计字段 = 分项 + 分项")
             lhs, rhs = formula.split("=", 1)
             names = [lhs.strip()] + [f for _, f in parse_terms(rhs)]
             bad = [n for n in names if n not in ALL_FIELDS]
             if bad:
                 raise ValueError(bad[0])
         elif e["kind"] == "compare":
+            if "<=" not in formula:
+                raise ValueError("应写成 字段 <= 字段")
             left, right = formula.split("<=", 1)
             for n in (left.strip(), right.strip()):
                 if n not in ALL_FIELDS and n not in UNIT_FIELDS:
