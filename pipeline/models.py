@@ -143,7 +143,7 @@ class FileResult:
     """What reading one input file gave: its forms, or the reason it was rejected."""
     file: str
     sha256: str
-    status: str  # accepted | rejected
+    status: str  # accepted | rejected | skipped (no submission: junk, own outputs)
     code: str = ""
     error: str = ""
     forms: list = field(default_factory=list)   # UnitForm; FormPack from a run's workers
@@ -152,6 +152,9 @@ class FileResult:
     full_calc: bool = False
     guard_s: float = 0.0     # seconds in sniffing and the byte guard
     read_s: float = 0.0      # seconds in the whole read (guard included)
+    path: str = ""           # where the run found it (set by the run, not the reader)
+    return_name: str = ""    # its marked-up copy under OUT/returns/, once written
+    return_error: str = ""   # why no marked-up copy could be written
 
 
 FINDING_COLUMNS = ["file", "sheet", "unit", "year", "rule", "severity", "block", "org", "field",

@@ -25,10 +25,14 @@ CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 class Rejected(Exception):
     """This file cannot be read as a form; the run records code and message and goes on."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, status: str = "rejected"):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status   # "skipped" for files that are no submission at all (own outputs)
+
+    def __reduce__(self):   # crosses process boundaries: the default would lose the code
+        return (type(self), (self.code, self.message, self.status))
 
 
 def sniff(head: bytes, size: int) -> str:
@@ -84,7 +88,8 @@ def open_zip(path) -> zipfile.ZipFile:
         zf = zipfile.ZipFile(path)
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise Rejected("CORRUPT_ZIP", f"文件已损坏或不完整（压缩包无法打开：{exc}）") from None
+        raise Rejected("CORRUPT_ZIP", "文件已损坏或不完整（无法作为 Excel 压缩包打开，多为传输中断或保存未完成）；"
+                                      "请在 Excel/WPS 中打开确认后重新保存并报送") from None
     if len(infos) > MAX_MEMBERS:
         raise Rejected("ZIP_LIMIT", f"压缩包内部件过多（{len(infos)} 个），疑似恶意文件")
     names = [i.filename for i in infos]
@@ -148,7 +153,7 @@ class PartReader:
         except Rejected:
             raise
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise Rejected("CORRUPT_ZIP", f"部件 {name} 已损坏，无法解压（{exc}）") from None
+            raise Rejected("CORRUPT_ZIP", f"部件 {name} 已损坏，无法解压；请在 Excel/WPS 中重新保存后报送") from None
         data = b"".join(chunks)
         if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
             raise Rejected("CORRUPT_XML", f"部件 {name} 不是 UTF-8 编码的 XML，Excel/WPS 不会这样保存，疑似被改动")

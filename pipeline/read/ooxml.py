@@ -141,8 +141,12 @@ def _calamine_sheets(path, listed) -> list[Grid] | None:
     from .grid import grid_from_rows
 
     try:
-        with open(path, "rb") as fh:
-            wb = pc.CalamineWorkbook.from_filelike(fh)
+        if hasattr(path, "read"):   # the bytes that were hashed, in memory
+            path.seek(0)
+            wb = pc.CalamineWorkbook.from_filelike(path)
+        else:
+            with open(path, "rb") as fh:
+                wb = pc.CalamineWorkbook.from_filelike(fh)
         if list(wb.sheet_names) != [name for name, *_ in listed]:
             return None
         out = []

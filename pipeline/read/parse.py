@@ -12,7 +12,7 @@ from .labels import Labels, load_labels, norm
 from ..check.narrative import extract
 from .locate import find_tables, read_rows
 from .ooxml import ref_to_rc
-from .open import read_book, sha256_of
+from .open import read_book, read_bytes, sha256_of
 from .sheet import SheetView
 
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -23,12 +23,14 @@ FORM_TITLE = "整体支出绩效自评表"
 def read_file(path: Path, rel: str) -> FileResult:
     """Read one input file. Never raises for a bad file: returns a rejected FileResult."""
     t0 = time.perf_counter()
-    sha = sha256_of(path)
+    sha = ""
     try:
-        book = read_book(path)
+        data, sha = read_bytes(path)   # read once: the digest is of the bytes that are checked
+        book = read_book(path, data)
         forms = parse_book(book, rel)
     except Rejected as rej:
-        return FileResult(rel, sha, "rejected", rej.code, rej.message, read_s=time.perf_counter() - t0)
+        return FileResult(rel, sha or sha256_of(path), rej.status, rej.code, rej.message,
+                          read_s=time.perf_counter() - t0)
     if not forms:
         return FileResult(rel, sha, "rejected", "NO_FORM",
                           "工作簿中没有找到自评表（没有“机构名称”及收入、支出等表格）", source_format=book.source_format)

@@ -8,6 +8,7 @@ cheap and no worker carries pandas.
 from __future__ import annotations
 
 import gc
+import importlib
 import multiprocessing as mp
 import os
 import selectors
@@ -31,15 +32,19 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 1536
 
 
-def _worker(conn, memory_mb: int, packed: bool) -> None:
+def _worker(conn, memory_mb: int, job: str) -> None:
+    """Run job (a "module:function" name) on each task's arguments until told to stop. Whatever
+    the job raises comes back as a Failure of plain strings: a result the parent can always
+    unpickle."""
     # a parser that aborts prints a native backtrace: not for the reviewer's terminal
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
+    _die_with_parent()
     if memory_mb and resource is not None:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from .parse import read_file
-    from .records import pack
+    module, name = job.split(":")
+    fn = getattr(importlib.import_module(module), name)
 
     # the reader makes thousands of short-lived objects per file and (nearly) no cycles: the
     # cyclic GC's passes over them cost a few percent, so collect only every few hundred files
@@ -56,17 +61,74 @@ def _worker(conn, memory_mb: int, packed: bool) -> None:
             return
         if task is None:
             return
-        idx, path, rel = task
+        idx, args = task
         try:
-            result = read_file(Path(path), rel)
-            if packed:  # a run's parent needs only the records: cheaper to send and to keep
-                result.forms = [pack(f) for f in result.forms]
+            result = fn(*args)
         except MemoryError:
-            result = _failed(path, rel, "MEMORY_LIMIT", f"读取时内存超出上限（{memory_mb} MB），疑似异常文件")
-        except Exception as exc:  # a reader bug must cost one file, not the run
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            result = _failed(path, rel, "READ_ERROR", f"读取出错：{detail[:300]}")
-        conn.send((idx, result))
+            result = Failure("memory", "")
+        except Exception as exc:  # a bug must cost one task, not the run
+            result = Failure("error", traceback.format_exception_only(type(exc), exc)[-1].strip()[:300])
+        try:
+            conn.send((idx, result))
+        except Exception as exc:  # a result that cannot be pickled
+            conn.send((idx, Failure("error", f"结果无法传回：{type(exc).__name__}")))
+
+
+class Failure(tuple):
+    """(kind, detail): memory | error | killed | timeout | unpickle. Plain strings only."""
+
+    def __new__(cls, kind: str, detail: str):
+        return super().__new__(cls, (kind, detail))
+
+    def __getnewargs__(self):   # tuple's own would pass one tuple to __new__ when unpickled
+        return tuple(self)
+
+    kind = property(lambda self: self[0])
+    detail = property(lambda self: self[1])
+
+
+def _die_with_parent() -> None:
+    """On Linux, a worker is killed when the process that started it ends (a fork server's
+    worker when the fork server ends, which it does when the run's process is gone), so a
+    killed run leaves no worker reading on."""
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def read_job(path: str, rel: str, packed: bool) -> FileResult:
+    """One file read in a worker; packed: forms as FormPacks (what a run's parent needs)."""
+    from .parse import read_file
+    from .records import pack
+
+    result = read_file(Path(path), rel)
+    if packed:
+        result.forms = [pack(f) for f in result.forms]
+    return result
+
+
+def read_failed(args: tuple, failure: Failure, memory_mb: int, timeout: float) -> FileResult:
+    """The reason a file is rejected when its worker could not read it."""
+    path, rel, _ = args
+    kind, detail = failure
+    if kind == "memory":
+        return _failed(path, rel, "MEMORY_LIMIT", f"读取时内存超出上限（{memory_mb} MB），文件异常庞大或结构异常")
+    if kind == "timeout":
+        return _failed(path, rel, "PARSE_TIMEOUT", f"读取超过 {timeout:g} 秒仍未完成，已中止；文件可能异常")
+    if kind == "killed":
+        return _failed(path, rel, "PARSER_KILLED",
+                       f"读取进程意外结束（{detail}），可能是内存超出上限或进程被系统终止；请确认文件能在 Excel/WPS 中正常打开后重新报送")
+    if kind == "unpickle":
+        return _failed(path, rel, "READ_ERROR", f"读取结果无法传回：{detail}")
+    # the server's own folders are nobody's business: name the file as the inbox does
+    detail = detail.replace(str(path), rel).replace(str(Path(path).parent), "…")
+    return _failed(path, rel, "READ_ERROR", f"读取出错：{detail}")
 
 
 def _failed(path, rel: str, code: str, message: str) -> FileResult:
@@ -112,12 +174,12 @@ def _no_main_import():
 
 
 class _Slot:
-    """One worker and the tasks sent to it: the first is being read, the rest wait in its pipe
-    so that the worker never idles while the parent handles a result."""
+    """One worker and the tasks sent to it: the first is being worked on, the rest wait in its
+    pipe so that the worker never idles while the parent handles a result."""
 
-    def __init__(self, ctx, memory_mb: int, packed: bool):
+    def __init__(self, ctx, memory_mb: int, job: str):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, memory_mb, packed), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, memory_mb, job), daemon=True)
         with _no_main_import():
             self.proc.start()
         child.close()
@@ -147,43 +209,55 @@ def read_iter(items: list[tuple[Path, str]], jobs: int = 0, timeout: float = DEF
               memory_mb: int = DEFAULT_MEMORY_MB, packed: bool = False, depth: int = 4,
               hold: Callable[[int], bool] | None = None,
               cancel: threading.Event | None = None) -> Iterator[tuple[int, FileResult]]:
-    """(index, result) for every item, as they come back. packed: forms come as FormPacks.
-    hold(index): true while that item should not be sent yet (the consumer is behind); time
-    limits still run. cancel: stop early (the consumer has failed)."""
-    if not items:
+    """(index, result) for every file read, as they come back. packed: forms come as FormPacks."""
+    tasks = [(str(path), rel, packed) for path, rel in items]
+    return run_iter("pipeline.read.pool:read_job", tasks,
+                    lambda args, failure: read_failed(args, failure, memory_mb, timeout),
+                    jobs=jobs, timeout=timeout, memory_mb=memory_mb, depth=depth, hold=hold,
+                    cancel=cancel)
+
+
+def run_iter(job: str, tasks: list[tuple], failed: Callable[[tuple, Failure], object], *,
+             jobs: int = 0, timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+             depth: int = 4, hold: Callable[[int], bool] | None = None,
+             cancel: threading.Event | None = None) -> Iterator[tuple[int, object]]:
+    """(index, result) for every task, as they come back: job(*task) run in contained workers.
+    A task whose worker dies, overruns or fails gets failed(task, Failure) instead; a fresh
+    worker takes the dead one's place. hold(index): true while that task should not be sent yet
+    (the consumer is behind); time limits still run. cancel: stop early (the consumer failed)."""
+    if not tasks:
         return
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items)))
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     ctx = worker_context()
-    queue = deque(enumerate(items))
-    slots = [_Slot(ctx, memory_mb, packed) for _ in range(jobs)]
+    queue = deque(enumerate(tasks))
+    slots = [_Slot(ctx, memory_mb, job) for _ in range(jobs)]
     ready: deque = deque()   # results waiting to be yielded
 
     def feed(slot: _Slot) -> None:
         while queue and len(slot.tasks) < depth and not (hold and hold(queue[0][0])):
-            idx, (path, rel) = queue.popleft()
-            task = (idx, str(path), rel)
+            idx, args = queue.popleft()
             if not slot.tasks:
                 slot.started = time.monotonic()
-            slot.tasks.append(task)
-            slot.conn.send(task)
+            slot.tasks.append((idx, args))
+            slot.conn.send((idx, args))
 
-    sel = selectors.DefaultSelector()   # one for the whole read: a new one per wait costs
+    sel = selectors.DefaultSelector()   # one for the whole run: a new one per wait costs
     for i, s in enumerate(slots):
         sel.register(s.conn, selectors.EVENT_READ, i)
 
     def respawn(i: int) -> None:
         sel.unregister(slots[i].conn)
         slots[i].kill()
-        slots[i] = _Slot(ctx, memory_mb, packed)
+        slots[i] = _Slot(ctx, memory_mb, job)
         sel.register(slots[i].conn, selectors.EVENT_READ, i)
 
-    def replace(i: int, code: str, message: str) -> None:
-        """The worker in slot i is gone: its current file gets the reason, the rest go back."""
+    def replace(i: int, failure: Failure) -> None:
+        """The worker in slot i is gone: its current task fails, the rest go back in the queue."""
         slot = slots[i]
-        idx, path, rel = slot.tasks.popleft()
-        ready.append((idx, _failed(path, rel, code, message)))
-        for t_idx, t_path, t_rel in reversed(slot.tasks):
-            queue.appendleft((t_idx, (Path(t_path), t_rel)))
+        idx, args = slot.tasks.popleft()
+        ready.append((idx, failed(args, failure)))
+        for queued in reversed(slot.tasks):
+            queue.appendleft(queued)
         respawn(i)
         feed(slots[i])
 
@@ -206,23 +280,22 @@ def read_iter(items: list[tuple[Path, str]], jobs: int = 0, timeout: float = DEF
                     slot.proc.join(timeout=5)
                     code = slot.proc.exitcode
                     how = f"信号 {-code}" if code is not None and code < 0 else f"退出码 {code}"
-                    replace(i, "PARSER_KILLED", f"读取程序异常终止（{how}，多为内存超限），文件可能损坏或为恶意构造")
+                    replace(i, Failure("killed", how))
                     continue
-                except Exception as exc:  # a result that cannot be unpickled costs its file only
-                    idx, path, rel = slot.tasks.popleft()
+                except Exception as exc:  # a result that cannot be unpickled costs its task only
+                    idx, args = slot.tasks.popleft()
                     slot.started = time.monotonic()
-                    ready.append((idx, _failed(path, rel, "READ_ERROR",
-                                               f"读取结果无法传回：{type(exc).__name__}: {exc}"[:300])))
+                    ready.append((idx, failed(args, Failure("unpickle", f"{type(exc).__name__}: {exc}"[:300]))))
                     feed(slot)
                     continue
-                slot.tasks.popleft()
+                _, args = slot.tasks.popleft()
                 slot.started = time.monotonic()
-                ready.append((idx, res))
+                ready.append((idx, failed(args, res) if isinstance(res, Failure) else res))
                 feed(slot)
             now = time.monotonic()
             for i, slot in enumerate(slots):
                 if slot.tasks and now - slot.started > timeout:
-                    replace(i, "PARSE_TIMEOUT", f"读取超过 {timeout:g} 秒仍未完成，已中止；文件可能异常")
+                    replace(i, Failure("timeout", ""))
             while ready:
                 yield ready.popleft()
     finally:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 
-MANIFEST_COLUMNS = ["file", "sha256", "status", "units", "error", "code"]
+MANIFEST_COLUMNS = ["file", "sha256", "status", "units", "error", "code", "template", "returned", "return_error"]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _FIRST = frozenset("".join(_DANGEROUS))
 _PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -59,7 +59,7 @@ class CsvStream:
     a Guarded of the same header."""
 
     def __init__(self, path: Path, header: list[str], safe: tuple[str, ...] = ()):
-        self.fh = open(path, "w", encoding="utf-8-sig", newline="")
+        self.fh = open(path, "w", encoding="utf-8-sig", newline="", errors="backslashreplace")
         self.g = Guarded(header, safe)
         self.w = csv.writer(self.fh)
         self.w.writerow(header)

@@ -8,7 +8,9 @@ own code. tests/test_fastsheet.py checks the XML is byte-for-byte xlsxwriter's f
 cell the summary writes, so a change inside xlsxwriter shows up there.
 
 One deliberate difference: xlsxwriter writes a plain string that looks like "<r>…</r>" as raw
-rich-text XML; a unit's text is never markup, so here it is escaped like any other text.
+rich-text XML; a unit's text is never markup, so here it is escaped like any other text, on the
+fast path and on xlsxwriter's own (_xml_rich_inline_string below): a unit cannot put a formula or
+a link into the summary, nor break its XML.
 """
 from __future__ import annotations
 
@@ -59,3 +61,8 @@ class FastSheet(Worksheet):
         if "&" in s or "<" in s or ">" in s:
             s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return f'<c r="{ref}"{style} t="inlineStr"><is><t{preserve}>{s}</t></is></c>'
+
+    def _xml_rich_inline_string(self, string, attributes=[]) -> None:  # noqa: B006 (xlsxwriter's signature)
+        """The summary writes no rich strings: whatever looks like one is a unit's text."""
+        preserve = bool(string) and (string[0].isspace() or string[-1].isspace())
+        self._xml_inline_string(string, preserve, attributes)

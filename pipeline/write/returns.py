@@ -1,100 +1,123 @@
 """OUT/returns/: each unit's own workbook back, flagged cells filled and commented, plus 问题清单.
 
-.xlsx/.xlsm keep their layout through openpyxl; .xls/.ods (and Strict OOXML, which openpyxl
-cannot open) are rebuilt from the grid the reader saw. Formulas outside the form's simple
-arithmetic (HYPERLINK, DDE, external links…) are kept only as inert text.
+Each copy is made in a contained worker (memory cap, time limit; pipeline/read/pool.py) from the
+very bytes that were checked, so one file's copy can fail only itself. .xlsx/.xlsm keep their
+layout through openpyxl; .xls/.ods (and Strict OOXML, which openpyxl cannot open) are rebuilt from
+the grid the reader saw. Nothing from the input that acts survives: formulas outside the form's
+simple arithmetic become inert text; hyperlinks, external links and defined names that are not
+plain ranges are dropped.
 """
 from __future__ import annotations
 
 import re
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from copy import copy
 from pathlib import Path
 
 from ..models import SEVERITY_LABELS
 from .atomic import atomic_path
-from .names import return_names
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 _SIMPLE = re.compile(r"^=\s*(?:SUM\(|[A-Z]{1,3}\$?\d|\$|\(|\d|[-+])[A-Z0-9$:,+\-*/(). ]*$", re.I)
 _BAD = re.compile(r"[A-Z_]+\(", re.I)
+_RANGE = re.compile(r"^(?:(?:'[^'!\[\]]+'|[^'!\[\]()\s&\"]+)!)?\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?$")
 RETURN_SHEET = "问题清单"
 RETURN_HEADER = ["序号", "严重程度", "规则", "问题说明", "工作表", "单元格", "应为", "实为", "差额", "说明（单位填写）"]
+OWN_PROPERTY = "selfeval"   # custom document property: "return" here, "summary" on summary.xlsx
 
 
-def write_returns(report, jobs: int = 0, every: bool = False) -> int:
-    """A marked-up copy for each accepted file with findings (every=True: each accepted file)."""
-    names = return_names(report.results)
+class ReturnRefused(Exception):
+    """A reason, in Chinese, that this file gets no returned copy."""
+
+
+def return_tasks(report, every: bool = False) -> list[tuple]:
+    """(result, task) for each accepted file with findings (every: each accepted file); a task
+    is what a return worker needs: (src, dst under returns/, the findings' text, sha256)."""
     by_file: dict[str, list] = {}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
-    tasks = []
+    due = []
     for r in report.results:
-        if r.status == "accepted" and (every or r.file in by_file):
+        if r.status == "accepted" and r.return_name and (every or r.file in by_file):
             rows = [(x.severity, x.rule, x.message, x.sheet, x.cell, x.expected, x.actual, x.diff)
                     for x in by_file.get(r.file, [])]
-            tasks.append((str(report.inbox / r.file), str(report.out / "returns" / names[r.file]), rows))
-    if len(tasks) < 8 or jobs == 1:
-        for t in tasks:
-            write_one(*t)
-    else:
-        from ..read.pool import _no_main_import, worker_context
-
-        with _no_main_import(), ProcessPoolExecutor(max_workers=jobs or None,
-                                                    mp_context=worker_context()) as ex:
-            list(ex.map(_star, tasks, chunksize=8))
-    _remove_stale(report.out / "returns", {Path(t[1]) for t in tasks})
-    return len(tasks)
+            due.append((r, (r.path, r.return_name, rows, r.sha256)))
+    return due
 
 
-def _remove_stale(folder: Path, written: set[Path]) -> None:
-    """Copies left by an earlier run into the same OUT whose file now has no findings (or is gone)
-    would be sent back wrongly: remove them, and the folders they leave empty."""
-    if not folder.exists():
-        return
-    for path in sorted(folder.rglob("*.xlsx"), reverse=True):
-        if path not in written:
-            path.unlink()
-    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
-        if not any(d.iterdir()):
-            d.rmdir()
+def return_job(src: str, dst: str, rows: list[tuple], sha256: str, folder: str) -> str:
+    """One marked-up copy, written to folder/dst. Built from the bytes whose digest the run
+    recorded: a file changed since it was read is not marked with another version's findings."""
+    import hashlib
 
-
-def _star(t):
-    return write_one(*t)
-
-
-def write_one(src: str, dst: str, rows: list[tuple]) -> None:
-    wb = _load_own(Path(src))
-    if wb is None:
-        wb = _rebuild(Path(src))
+    data = Path(src).read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ReturnRefused("文件在审核之后被改动或替换，未生成标注表；请重新运行汇总")
+    wb = _load_own(data) or _rebuild(Path(src), data)
+    _sanitize(wb)
     _mark(wb, rows)
-    with atomic_path(Path(dst)) as tmp:
+    _stamp(wb)
+    with atomic_path(Path(folder) / dst) as tmp:
         wb.save(tmp)
+    return dst
 
 
-def _load_own(src: Path):
+def _load_own(data: bytes):
+    """The unit's own workbook through openpyxl (its layout kept), or None where openpyxl cannot
+    open it (.xls/.ods bytes, Strict OOXML)."""
+    import io
+
     from openpyxl import load_workbook
 
     from ..read.guard import sniff
 
-    with open(src, "rb") as fh:
-        if sniff(fh.read(8), src.stat().st_size) != "zip":
-            return None
+    if sniff(data[:8], len(data)) != "zip":
+        return None
     try:
         with _fast_merges():
-            wb = load_workbook(src, keep_vba=False, keep_links=False, rich_text=False)
+            wb = load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False, rich_text=False)
     except Exception:
         return None
     if not wb.worksheets:
         return None  # Strict OOXML: openpyxl sees no sheets
+    return wb
+
+
+def _sanitize(wb) -> None:
+    """Formulas other than the form's simple arithmetic become inert text, text loses control
+    characters no workbook may hold, hyperlinks and names that are not plain ranges go."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                if c.data_type == "f" and isinstance(c.value, str) and not _simple(c.value):
-                    _text(c, c.value)
-    return wb
+                v = c.value
+                if isinstance(v, str) and ((c.data_type == "f" and not _simple(v))
+                                           or ILLEGAL_CHARACTERS_RE.search(v)):
+                    _text(c, v)
+                if c.hyperlink is not None:
+                    c.hyperlink = None
+        ws._hyperlinks = []
+        for name in list(ws.defined_names):
+            if not _plain_range(ws.defined_names[name]):
+                del ws.defined_names[name]
+    for name in list(wb.defined_names):
+        if not _plain_range(wb.defined_names[name]):
+            del wb.defined_names[name]
+    wb._external_links = []
+
+
+def _plain_range(defn) -> bool:
+    """A print area or a name for cells of this workbook: ranges only, no function, no link."""
+    value = (defn.attr_text or "").strip()
+    return bool(value) and all(_RANGE.match(part.strip()) for part in value.split(","))
+
+
+def _stamp(wb) -> None:
+    """Marks the copy as selfeval's: a later run reads it as the unit's form, not its 问题清单."""
+    from openpyxl.packaging.custom import StringProperty
+
+    wb.custom_doc_props.append(StringProperty(name=OWN_PROPERTY, value="return"))
 
 
 @contextmanager
@@ -132,18 +155,19 @@ def _fast_merges():
         _reader.WorksheetReader.bind_merged_cells = original
 
 
+
 def _simple(formula: str) -> bool:
     return bool(_SIMPLE.match(formula)) and not _BAD.search(formula.replace("SUM(", "").replace("sum(", ""))
 
 
-def _rebuild(src: Path):
+def _rebuild(src: Path, data: bytes):
     """A fresh workbook with the values and merged ranges the reader saw."""
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
     from ..read.open import read_book
 
-    book = read_book(src)
+    book = read_book(src, data)
     wb = Workbook()
     wb.remove(wb.active)
     for g in book.sheets:
@@ -164,8 +188,11 @@ def _rebuild(src: Path):
 
 
 def _text(cell, value: str) -> None:
-    """Store as a string even when it starts with '=': openpyxl would make it a formula."""
-    cell.value = value
+    """Store as a string even when it starts with '=': openpyxl would make it a formula.
+    Control characters no workbook may hold are written as Excel's own _xHHHH_ escapes."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cell.value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     cell.data_type = "s"
 
 

@@ -19,7 +19,8 @@ from ..models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
 from ..check.ruleset import ALL_FIELDS
 from .xlsheet import SAFE_OPTIONS, Sheet, fit_widths, quick_zip
 
-STATUS_LABELS = {"accepted": "接收", "rejected": "拒收"}
+STATUS_LABELS = {"accepted": "接收", "rejected": "拒收", "skipped": "跳过"}
+LINK_LIMIT = 65_530   # hyperlinks Excel keeps in one worksheet
 GRADES = ["优", "良", "中", "差"]
 BLOCKS = ("income", "expenditure", "three_public", "fixed_assets")
 AMOUNT_HEADERS = [f"{BLOCK_LABELS[k.split('.')[0]]}·{FIELD_LABELS[k]}" for k in ALL_FIELDS]
@@ -27,7 +28,7 @@ DETAIL_HEADER = ["单位", "年度", "文件", "工作表", "机构", "是否汇
 CONSOLIDATION_HEADER = ["序号", "单位", "年度", "文件", "工作表", "数据来源"] + AMOUNT_HEADERS + ["错误", "警告"]
 FINDING_HEADER = ["序号", "严重程度", "规则", "规则名称", "单位", "年度", "文件", "工作表", "表", "机构",
                   "字段", "单元格", "应为", "实为", "差额", "相关单元格", "问题说明", "打开标注表"]
-MANIFEST_HEADER = ["文件", "状态", "单位数", "原因代码", "原因", "格式", "SHA-256"]
+MANIFEST_HEADER = ["文件", "状态", "单位数", "原因代码", "原因", "格式", "退回标注表", "标注表未生成的原因", "SHA-256"]
 SHEETS = ["总览", "汇总表", "明细", "问题清单", "提交情况", "规则"]
 STREAMED = ["汇总表", "明细", "问题清单", "提交情况"]   # may run past one sheet's rows
 RANK = {"error": 0, "warning": 1, "info": 2}
@@ -51,8 +52,12 @@ def finding_cells(i: int, x) -> list:
 class SummaryWriter:
     """link(finding): the returned copy's address for the 问题清单 link, or None."""
 
-    def __init__(self, path: Path, link: Callable | None = None):
-        self.wb = wb = xlsxwriter.Workbook(str(path), SAFE_OPTIONS)
+    def __init__(self, path: Path, link: Callable | None = None, tmpdir: Path | None = None):
+        # tmpdir: xlsxwriter's temporary files (unit data) go where the run's staging is, so a
+        # killed run leaves none of them behind elsewhere
+        options = dict(SAFE_OPTIONS, tmpdir=str(tmpdir)) if tmpdir else SAFE_OPTIONS
+        self.wb = wb = xlsxwriter.Workbook(str(path), options)
+        wb.set_custom_property("selfeval", "summary")   # a later run skips it instead of reading it
         self.f = {
             "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                    "valign": "vcenter"}),
@@ -70,14 +75,14 @@ class SummaryWriter:
         self.link = link or (lambda x: None)
         self.totals = [Decimal(0)] * len(ALL_FIELDS)
         self.n_findings = 0
+        self.links_left = LINK_LIMIT   # in the current part of 问题清单
+        self.unlinked = 0              # findings past Excel's hyperlink limit: no link
 
-    def chunk(self, frames, findings, unit_rows: list[dict], results) -> None:
-        """One validated chunk: its units (unit_rows: their slim rows), their findings, and the
-        files read since the last chunk."""
+    def chunk(self, frames, findings, unit_rows: list[dict]) -> None:
+        """One validated chunk: its units (unit_rows: their slim rows) and their findings."""
         self._detail(frames, findings)
         self._consolidation(unit_rows, findings)
         self._findings(findings)
-        self._manifest(results)
 
     def _room(self, name: str) -> Sheet:
         """Where the next row of a streamed sheet goes: its current part, or, once that holds
@@ -196,10 +201,15 @@ class SummaryWriter:
             self._findings_start(rows)
         for x, row in zip(findings, rows):  # every cell but the first is text
             sh = self._room("问题清单")
+            if sh.row == 1:   # a new part: a sheet of its own, with links of its own
+                self.links_left = LINK_LIMIT
             num, text, r = sh._num, sh._str, sh.row
             link = self.link(x)
-            if link:
+            if link and self.links_left > 0:
                 sh.ws.write_url(r, 17, link, f["link"], string="打开")
+                self.links_left -= 1
+            elif link:
+                self.unlinked += 1
             num(r, 0, row[0], None)
             text(r, 1, row[1], f[x.severity])
             for c in range(2, 17):
@@ -215,12 +225,16 @@ class SummaryWriter:
     # -- 提交情况: every file received, in the order read -------------------------------
     def _manifest(self, results) -> None:
         sh, f = self.sheets["提交情况"], self.f
-        rows = [[r.file, STATUS_LABELS[r.status], r.units, r.code, r.error, r.source_format, r.sha256]
+        rows = [[r.file, STATUS_LABELS[r.status], r.units, r.code, r.error, r.source_format,
+                 f"returns/{r.return_name}" if r.return_name else "", r.return_error, r.sha256]
                 for r in results]
         if not sh.started:
             sh.start(MANIFEST_HEADER, fit_widths(MANIFEST_HEADER, rows, hi=70))
         for r, row in zip(results, rows):
-            self._room("提交情况").line(row, col_fmt={1: f["error"]} if r.status == "rejected" else None)
+            bad = {1: f["error"]} if r.status == "rejected" else {}
+            if r.return_error:
+                bad[7] = f["warning"]
+            self._room("提交情况").line(row, col_fmt=bad or None)
 
     # -- the end ----------------------------------------------------------------------
     def finish(self, report) -> None:
@@ -228,6 +242,7 @@ class SummaryWriter:
         seconds of each step."""
         timings = report.timings
         t = time.perf_counter()
+        self._manifest(report.results)   # written last: it says which returned copies were made
         self._consolidation_totals()
         detail, findings, manifest = (self.sheets[n] for n in ("明细", "问题清单", "提交情况"))
         if not detail.started:
@@ -241,7 +256,7 @@ class SummaryWriter:
             for part in self.parts[name]:
                 part.filter(ncols)
         more = [p.name for parts in self.parts.values() for p in parts[1:]]
-        _overview(self.sheets["总览"], self.f, report, more)
+        _overview(self.sheets["总览"], self.f, report, more, self.unlinked)
         _rules(self.sheets["规则"], self.f, report)
         timings["summary:end_sheets"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -250,7 +265,7 @@ class SummaryWriter:
         timings["summary:close"] = time.perf_counter() - t
 
 
-def _overview(sh: Sheet, f, report, continued: list[str]) -> None:
+def _overview(sh: Sheet, f, report, continued: list[str], unlinked: int = 0) -> None:
     sev = Counter(x.severity for x in report.findings)
     units_with_errors = len({(x.file, x.sheet) for x in report.findings if x.severity == "error"})
     grades = Counter()
@@ -261,10 +276,15 @@ def _overview(sh: Sheet, f, report, continued: list[str]) -> None:
             ["规则包", f"{report.pack.name}（版本 {report.pack.version}）"],
             ["容差（万元）", format(report.pack.tolerance, "f")],
             ["收到文件", report.received], ["接收", report.accepted], ["拒收", report.rejected],
+            ["跳过（非报送文件）", report.skipped], ["退回标注表", report.returns_written],
+            ["标注表未能生成", report.return_failures],
             ["单位（表）数", report.units], ["有错误的单位", units_with_errors],
             ["错误", sev.get("error", 0)], ["警告", sev.get("warning", 0)], ["提示", sev.get("info", 0)]]
     if continued:  # lists longer than one Excel sheet holds
         rows.append(["续表（超出一张工作表的行数）", "、".join(continued)])
+    if unlinked:   # Excel keeps at most 65,530 hyperlinks per sheet: said, never silent
+        rows.append(["问题清单未加链接的问题", f"{unlinked} 条（Excel 每张工作表最多 {LINK_LIMIT:,} 个链接），"
+                     "可按文件名在 returns/ 中打开标注表"])
     by_rule = Counter((x.rule, x.name, x.severity) for x in report.findings)
     rule_rows = [[r, n, SEVERITY_LABELS[s], c] for (r, n, s), c in sorted(by_rule.items())]
     for c, w in enumerate(fit_widths(["项目", "内容", "严重程度", "数量"], rows + rule_rows, hi=70)):
