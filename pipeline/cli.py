@@ -52,6 +52,7 @@ class ZhTyper(typer.Typer):
 
 
 app = ZhTyper(cls=ZhGroup, add_completion=False, no_args_is_help=True,
+              context_settings={"help_option_names": ["--help", "-h"]},
               help="部门（单位）整体支出绩效自评表：汇总、审核与问题标注。")
 
 

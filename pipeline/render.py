@@ -16,8 +16,10 @@ from rich.text import Text
 
 from .models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
 
-console = Console(highlight=False, width=None if os.isatty(1) else 120)
-err_console = Console(stderr=True, highlight=False, width=None if os.isatty(2) else 120)
+# a pipe or a file gets lines of 120 columns unless COLUMNS says otherwise
+console = Console(highlight=False, width=None if os.isatty(1) or "COLUMNS" in os.environ else 120)
+err_console = Console(stderr=True, highlight=False,
+                      width=None if os.isatty(2) or "COLUMNS" in os.environ else 120)
 STAGE_LABELS = {"summary": "汇总表收尾（总览、合计、打包）",
                 "returns": "生成退回标注表"}
 SEV_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
@@ -70,7 +72,7 @@ def run_summary(report) -> None:
     t.add_row("单位（表）", str(report.units))
     t.add_row("问题", f"[red]错误 {sev.get('error', 0)}[/]  [yellow]警告 {sev.get('warning', 0)}[/]  "
                     f"[cyan]提示 {sev.get('info', 0)}[/]")
-    t.add_row("输出", str(report.out))
+    t.add_row("输出", escape(str(report.out)))
     if report.returns_written:
         t.add_row("退回标注表", f"{report.returns_written} 份（returns/）")
     console.print(t)
@@ -81,7 +83,7 @@ def run_summary(report) -> None:
         rt.add_column("原因代码")
         rt.add_column("原因")
         for r in rejected[:20]:
-            rt.add_row(r.file, r.code, r.error)
+            rt.add_row(escape(r.file), r.code, escape(r.error))
         console.print(rt)
         if len(rejected) > 20:
             console.print(f"……另有 {len(rejected) - 20} 个，见 manifest.csv 或 summary.xlsx 的“提交情况”")
@@ -91,7 +93,7 @@ def run_summary(report) -> None:
         for h in ("规则", "名称", "级别", "数量"):
             bt.add_column(h)
         for (rule, name, s), n in sorted(by_rule.items(), key=lambda x: (-x[1], x[0])):
-            bt.add_row(rule, name, f"[{SEV_STYLE[s]}]{SEVERITY_LABELS[s]}[/]", str(n))
+            bt.add_row(escape(rule), escape(name), f"[{SEV_STYLE[s]}]{SEVERITY_LABELS[s]}[/]", str(n))
         console.print(bt)
 
 
@@ -100,18 +102,18 @@ def findings_table(findings, title: str = "问题") -> None:
     for h in ("级别", "规则", "工作表", "单元格", "问题说明"):
         t.add_column(h, overflow="fold")
     for f in findings:
-        t.add_row(f"[{SEV_STYLE[f.severity]}]{SEVERITY_LABELS[f.severity]}[/]", f.rule, f.sheet, f.cell,
-                  f.message)
+        t.add_row(f"[{SEV_STYLE[f.severity]}]{SEVERITY_LABELS[f.severity]}[/]", escape(f.rule),
+                  escape(f.sheet), escape(f.cell), escape(f.message))
     console.print(t)
 
 
 def check_result(report) -> None:
     r = report.results[0]
     if r.status == "rejected":
-        console.print(f"[red]拒收：{r.file}[/]\n原因（{r.code}）：{r.error}")
+        console.print(f"[red]拒收：{escape(r.file)}[/]\n原因（{r.code}）：{escape(r.error)}")
         return
     units = "、".join(f"{f.unit_name or '（未填单位）'}（工作表 {f.sheet}）" for f in r.forms)
-    console.print(f"文件 {r.file}：{units}")
+    console.print(f"文件 {escape(r.file)}：{escape(units)}")
     if report.findings:
         findings_table(report.findings)
     else:
@@ -120,12 +122,12 @@ def check_result(report) -> None:
 
 def inspect_result(result) -> None:
     if result.status == "rejected":
-        console.print(f"[red]拒收：{result.file}[/]\n原因（{result.code}）：{result.error}")
+        console.print(f"[red]拒收：{escape(result.file)}[/]\n原因（{result.code}）：{escape(result.error)}")
         return
-    console.print(f"文件 {result.file}（{result.source_format}"
+    console.print(f"文件 {escape(result.file)}（{result.source_format}"
                   f"{'，文件要求打开时重算：公式按表内关系代算' if result.full_calc else ''}）")
     for form in result.forms:
-        facts = Table(title=f"工作表 {form.sheet}：基本信息", show_header=True)
+        facts = Table(title=Text(f"工作表 {form.sheet}：基本信息"), show_header=True)
         for h in ("项目", "值", "单元格", "原文"):
             facts.add_column(h, overflow="fold")
         for key, label in (("unit", "填报单位"), ("year", "年度"), ("fill_date", "填报日期"),
@@ -133,14 +135,14 @@ def inspect_result(result) -> None:
                            ("staff_actual", "实有人数"), ("score", "综合得分"), ("grade", "评价等次"),
                            ("filler", "填报人")):
             fact = getattr(form, key)
-            facts.add_row(label, "" if fact is None else str(fact.value)[:40],
-                          "" if fact is None else fact.cell, "" if fact is None else fact.raw[:40])
+            facts.add_row(label, "" if fact is None else escape(str(fact.value)[:40]),
+                          "" if fact is None else fact.cell, "" if fact is None else escape(fact.raw[:40]))
         console.print(facts)
         console.print("表格位置：" + "，".join(f"{BLOCK_LABELS[b]}表 {c}" for b, c in form.block_cells.items())
                       + f"；定性目标 {len(form.goals)} 条，定量指标 {len(form.indicators)} 条，"
                       f"评价人员 {len(form.evaluators)} 人，评价报告"
                       + (f"在 {form.report.cell}（{len(str(form.report.value))} 字）" if form.report else "未找到"))
-        amounts = Table(title=f"工作表 {form.sheet}：金额（万元）")
+        amounts = Table(title=Text(f"工作表 {form.sheet}：金额（万元）"))
         for h in ("表", "机构", "字段", "值", "单元格", "原文", "状态"):
             amounts.add_column(h, overflow="fold")
         for row in form.rows:
@@ -151,21 +153,21 @@ def inspect_result(result) -> None:
                          "formula": "[yellow]公式无法计算[/]", "blank": "空"}[a.status]
                 if a.note:
                     state = (state + " " + a.note).strip()
-                amounts.add_row(BLOCK_LABELS[row.block], row.org + ("（汇总行）" if row.is_summary else ""),
+                amounts.add_row(BLOCK_LABELS[row.block], escape(row.org + ("（汇总行）" if row.is_summary else "")),
                                 FIELD_LABELS[f"{row.block}.{fld}"], "" if a.value is None else str(a.value),
-                                a.cell, a.raw, state)
+                                a.cell, escape(a.raw), state)
         console.print(amounts)
         for issue in form.issues:
-            console.print(f"[yellow]注意[/] {issue.code} {issue.cell} {issue.detail}")
+            console.print(f"[yellow]注意[/] {issue.code} {issue.cell} {escape(str(issue.detail))}")
 
 
 def rules_table(pack) -> None:
-    t = Table(title=f"{pack.name}（版本 {pack.version}，容差 {pack.tolerance} 万元）", show_lines=True)
+    t = Table(title=Text(f"{pack.name}（版本 {pack.version}，容差 {pack.tolerance} 万元）"), show_lines=True)
     for h in ("规则", "名称", "级别", "公式或字段", "依据"):
         t.add_column(h, overflow="fold")
     for r in pack.rules:
-        t.add_row(r.id, r.name, f"[{SEV_STYLE[r.severity]}]{SEVERITY_LABELS[r.severity]}[/]",
-                  r.formula or "、".join(r.fields) or r.kind, r.basis)
+        t.add_row(escape(r.id), escape(r.name), f"[{SEV_STYLE[r.severity]}]{SEVERITY_LABELS[r.severity]}[/]",
+                  escape(r.formula or "、".join(r.fields) or r.kind), escape(r.basis))
     console.print(t)
 
 
@@ -272,7 +274,7 @@ def _is_chinese(text: str) -> bool:
 
 
 _EXTRA = re.compile(r"unexpected extra argument(?:\(s\)|s)?\s*\((.*)\)", re.S)
-_NO_COMMAND = re.compile(r"No such command '(.*)'")
+_NO_COMMAND = re.compile(r"No such command '([^']*)'(?:.*?Did you mean '([^']*)')?", re.S)
 _NEEDS_VALUE = re.compile(r"Option '(.*)' requires (?:an argument|\d+ arguments)")
 _NO_VALUE = re.compile(r"Option '(.*)' does not take a value")
 
@@ -312,7 +314,8 @@ def usage_error_text(exc) -> str:
     m = _NO_COMMAND.search(message)
     if m:
         known = "、".join(ctx.command.list_commands(ctx)) if ctx is not None else ""
-        return f"没有这个命令：{m.group(1)}" + (f"（可用的命令：{known}）" if known else "")
+        return (f"没有这个命令：{m.group(1)}" + (f"（是不是 {m.group(2)}？）" if m.group(2) else "")
+                + (f"；可用的命令：{known}" if known else ""))
     if "Missing command" in message:
         return "缺少命令"
     if _is_chinese(message):

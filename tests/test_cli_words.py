@@ -1,0 +1,92 @@
+"""Every word the command line prints is Chinese: help pages and every kind of wrong argument, for
+every command, through the real CLI (a subprocess)."""
+from __future__ import annotations
+
+import pytest
+
+from test_cli import SAMPLES, english, output, selfeval
+
+COMMANDS = ("run", "check", "inspect", "rules")
+SAMPLE = str(SAMPLES / "2021_岳阳市城管局城陵矶新港区分局.xlsx")
+
+
+def _registered() -> list[str]:
+    """Every command on the app, also those another module registers."""
+    from typer.main import get_command
+
+    from pipeline.cli import app
+    return sorted(get_command(app).commands)
+
+
+def assert_chinese(r, code: int, *expected: str) -> None:
+    text = output(r)
+    assert r.returncode == code, text
+    assert text.strip(), "nothing was printed"
+    assert not english(text), (english(text), text)
+    assert "Traceback" not in text
+    for word in expected:
+        assert word in text, (word, text)
+
+
+def test_every_registered_command_is_tested():
+    assert set(COMMANDS) <= set(_registered())
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []] + [[c, "--help"] for c in COMMANDS])
+def test_help_pages(args):
+    r = selfeval(*args)
+    assert_chinese(r, 2 if not args else 0, "用法：selfeval", "选项：", "显示本帮助并退出")
+
+
+@pytest.mark.parametrize("command", _registered())
+def test_help_and_unknown_option_of_every_registered_command(command):
+    assert_chinese(selfeval(command, "--help"), 0, f"用法：selfeval {command}")
+    assert_chinese(selfeval(command, "--no-such-option"), 2, "没有这个选项：--no-such-option",
+                   f"查看帮助：selfeval {command} --help")
+
+
+WRONG = [
+    # missing argument
+    (["run"], "缺少参数 INBOX"),
+    (["check"], "缺少参数 FILE"),
+    (["inspect"], "缺少参数 FILE"),
+    # unknown option, with a suggestion
+    (["run", "in", "--jbos", "2"], "没有这个选项：--jbos"),
+    (["check", SAMPLE, "--tolerence", "1"], "没有这个选项：--tolerence"),
+    (["rules", "--exprot", "x.toml"], "没有这个选项：--exprot"),
+    # extra argument
+    (["run", "in", "extra"], "多余的参数：extra"),
+    (["check", SAMPLE, "extra"], "多余的参数：extra"),
+    (["inspect", SAMPLE, "extra"], "多余的参数：extra"),
+    (["rules", "extra"], "多余的参数：extra"),
+    # an option without its value, a flag given a value
+    (["run", "in", "--out"], "选项 --out 后面缺少它的值"),
+    (["run", "in", "--quiet=yes"], "选项 --quiet 不带值"),
+    # bad --jobs
+    (["run", "in", "--jobs", "abc"], "--jobs"),
+    (["run", "in", "--jobs", "-1"], "不能为负数"),
+    (["run", "in", "-j", "1.5"], "整数"),
+    # bad --fail-on
+    (["run", "in", "--fail-on", "fatal"], "应为 error、warning、info 或 none"),
+    (["check", SAMPLE, "--fail-on", "fatal"], "应为 error、warning、info 或 none"),
+    # bad --tolerance: the tolerance is named, not the rule file
+    (["run", "in", "--tolerance", "abc"], "容差应为不小于 0 的数字"),
+    (["run", "in", "--tolerance", "-1"], "容差不能为负数"),
+    (["run", "in", "--tolerance", "nan"], "容差应为不小于 0 的数字"),
+    (["check", SAMPLE, "--tolerance", "abc"], "容差应为不小于 0 的数字"),
+    # other bad option values
+    (["run", "in", "--timeout", "soon"], "秒数"),
+    (["run", "in", "--timeout", "0"], "秒数"),
+    (["run", "in", "--memory-mb", "lots"], "正整数"),
+    # unknown command
+    (["runn", "in"], "没有这个命令：runn"),
+    (["rules", "--export", "a.toml", "--check", "a.toml"], "一次只能用一个"),
+]
+
+
+@pytest.mark.parametrize("args,expected", WRONG, ids=[" ".join(a) for a, _ in WRONG])
+def test_wrong_arguments(args, expected):
+    r = selfeval(*args)
+    assert_chinese(r, 2, expected, "命令行有误" if "--export" not in args else "")
+    if "--tolerance" in args:
+        assert "规则文件" not in output(r)
