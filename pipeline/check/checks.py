@@ -267,26 +267,27 @@ def compare(rule: Rule, P: Prepared):
 
 
 def duplicate(rule: Rule, P: Prepared):
-    """A unit (name and year) met before in the run: flagged where it comes again, naming every
-    file so far. The run's memory of earlier units is P.seen, kept per rule across chunks."""
-    files_of: dict[str, list[str]] = P.seen.setdefault(rule.id, {})
+    """A unit (name and year) met before in the run: flagged where it comes again, with the
+    count and the first file only (a message naming every copy grows with the square of the
+    copies). The run's memory of earlier units is P.seen, kept per rule across chunks."""
+    met: dict[str, list] = P.seen.setdefault(rule.id, {})   # key → [first file, copies so far]
     frame = P.f.units[["uid", "file", "unit", "year", "f_unit@cell"]].copy()
     before = []
     for unit, year, file in zip(frame["unit"], frame["year"], frame["file"]):
         if not unit:
-            before.append([])
+            before.append((0, ""))
             continue
-        files = files_of.setdefault(norm(unit) + "|" + str(year), [])
-        before.append(list(files))
-        files.append(file)
+        seen = met.setdefault(norm(unit) + "|" + str(year), [file, 0])
+        before.append((seen[1], seen[0]))
+        seen[1] += 1
     frame["before"] = before
 
     def detail(row):
-        files = list(dict.fromkeys(row["before"] + [row["file"]]))
+        count, first = row["before"]
         return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="unit",
                          cell=row["f_unit@cell"], expected="", actual=row["unit"],
-                         extra={"count": len(row["before"]) + 1, "files": "、".join(files)})]
-    return frame, (lambda d: d["before"].map(len) == 0), detail, ["before"]
+                         extra={"count": count + 1, "first": first})]
+    return frame, (lambda d: d["before"].map(lambda b: b[0]) == 0), detail, ["before"]
 
 
 def reader_issue(rule: Rule, P: Prepared):

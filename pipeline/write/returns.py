@@ -36,11 +36,13 @@ def return_tasks(report, every: bool = False) -> list[tuple]:
     by_file: dict[str, list] = {}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
+    # a rule may word its message for the unit apart (DUP-001 names no other file there)
+    unit_words = {r.id: r.params["return_message"] for r in report.pack.rules if r.params.get("return_message")}
     due = []
     for r in report.results:
         if r.status == "accepted" and r.return_name and (every or r.file in by_file):
-            rows = [(x.severity, x.rule, x.message, x.sheet, x.cell, x.expected, x.actual, x.diff)
-                    for x in by_file.get(r.file, [])]
+            rows = [(x.severity, x.rule, unit_words.get(x.rule, x.message), x.sheet, x.cell, x.expected,
+                     x.actual, x.diff) for x in by_file.get(r.file, [])]
             due.append((r, (r.path, r.return_name, rows, r.sha256)))
     return due
 
