@@ -40,7 +40,9 @@ def make_spec(rng, year, unit):
         s["units"] = {"income": ie, "expenditure": ie,
                       "three_public": "元" if rng.random() < 0.2 else "万元",
                       "fixed_assets": "元" if rng.random() < 0.2 else "万元"}
-        s["decl"] = {b: rng.choice(decls + (["none"] if u == "万元" else []))
+        # an undeclared table is 万元 only in a form where no table is in 元 (else ambiguous)
+        any_yuan = "元" in s["units"].values()
+        s["decl"] = {b: rng.choice(decls + (["none"] if u == "万元" and not any_yuan else []))
                      for b, u in s["units"].items()}
     s["summary_name"] = rng.choice(SUMMARY_NAMES) if rng.random() < 0.7 else SUMMARY_NAMES[0]
     s["summary_bottom"] = (not s["template"]) and rng.random() < 0.35

@@ -116,7 +116,7 @@ def score(inbox: Path, out: Path, examples: int):
     # amounts
     tag_n, tag_ok, tag_fail = Counter(), Counter(), defaultdict(Counter)
     klass = Counter()
-    var_n = var_ok = 0
+    var_n = var_ok = fin_n = fin_ok = 0
     ex = defaultdict(list)
     truth_cells = set()
     for f, t in truth.items():
@@ -133,6 +133,9 @@ def score(inbox: Path, out: Path, examples: int):
                 else:
                     tag_fail[tg][k.split(":")[0]] += 1
             variant = not any(x == "variant:single" for x in a["tags"])
+            if a["measure"] == "final":
+                fin_n += 1
+                fin_ok += k == "ok"
             if variant:
                 var_n += 1
                 var_ok += k == "ok"
@@ -145,7 +148,8 @@ def score(inbox: Path, out: Path, examples: int):
             truth_cells.add((f, nl["sheet"], nl["cell"]))
     n_am = sum(len(t["amounts"]) for t in truth.values())
     res["amounts"] = {"total": n_am, "right": klass["ok"], "by_outcome": dict(klass.most_common()),
-                      "variant_templates": {"total": var_n, "right": var_ok}}
+                      "variant_templates": {"total": var_n, "right": var_ok},
+                      "final_column": {"total": fin_n, "right": fin_ok}}
     # null tokens and amounts nobody planted
     nulls_valued = 0
     for f, t in truth.items():
@@ -184,6 +188,7 @@ def score(inbox: Path, out: Path, examples: int):
 
     # planted discrepancies
     per_rule = defaultdict(Counter)
+    miss_q = defaultdict(Counter)
     exp_keys = defaultdict(set)
     for f, t in truth.items():
         got = fnd[f]
@@ -194,6 +199,9 @@ def score(inbox: Path, out: Path, examples: int):
             if e["rule"] == "GRD-001":
                 at = at or any(r["rule"] == "GRD-001" and r["field"] == "grade" for r in got)
             anywhere = any(r["rule"] == e["rule"] for r in got)
+            for q in t["quirks"]:
+                miss_q[q]["planted"] += 1
+                miss_q[q]["missed"] += not at
             c = per_rule[e["rule"]]
             c["planted"] += 1
             c["at_cell"] += at
@@ -202,6 +210,7 @@ def score(inbox: Path, out: Path, examples: int):
             c = per_rule["NAR-001:" + e["field"]]
             c["planted"] += 1
             c["at_cell"] += any(r["rule"] == "NAR-001" and r["field"] == e["field"] for r in got)
+    res["planted_missed_by_form_quirk"] = {q: dict(c) for q, c in sorted(miss_q.items())}
     amt = [c for r, c in per_rule.items() if not r.startswith("NAR")]
     nar = [c for r, c in per_rule.items() if r.startswith("NAR")]
     res["planted"] = {"total": sum(c["planted"] for c in amt), "flagged_at_cell": sum(c["at_cell"] for c in amt),
@@ -250,6 +259,8 @@ def show(res):
     rows = [("amounts right (value and cell)", a["right"], a["total"]),
             ("  variant templates (several value columns)", a["variant_templates"]["right"],
              a["variant_templates"]["total"]),
+            ("  final column only (决算数/执行数/年末数 or the one column)", a["final_column"]["right"],
+             a["final_column"]["total"]),
             ("planted discrepancies flagged at the cell", res["planted"]["flagged_at_cell"],
              res["planted"]["total"]),
             ("narrative discrepancies flagged", res["narrative"]["flagged"], res["narrative"]["total"]),
@@ -282,10 +293,13 @@ def show(res):
         print(f"  unit {q:<40} {c.get('ok', 0):>4} / {c['n']:<4}")
     for q, c in res["years"]["by_quirk"].items():
         print(f"  year {q:<40} {c.get('ok', 0):>4} / {c['n']:<4}")
+    print("\n  planted errors missed, by form quirk (missed / planted)")
+    for q, c in res["planted_missed_by_form_quirk"].items():
+        print(f"  {q:<44} {c.get('missed', 0):>4} / {c['planted']:<4}")
     if res["false_errors_by_form_quirk"]:
         print("\n  clean forms with false errors, by form quirk")
         for q, c in res["false_errors_by_form_quirk"].items():
-            print(f"  {q:<44} {c['with_false_errors']:>4} / {c['forms']:<4}")
+            print(f"  {q:<44} {c['with_false_errors']:>4} / {c['forms']:<4} clean forms")
     if res["clean_forms"]["list"]:
         print("\n  false errors (clean forms)")
         for x in res["clean_forms"]["list"][:60]:
