@@ -35,7 +35,9 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 BLOCK_LABELS = {"income": "收入", "expenditure": "支出和结余", "three_public": "三公经费",
-                "fixed_assets": "固定资产", "unit": "基本信息", "report": "评价报告", "file": "文件"}
+                "fixed_assets": "固定资产", "unit": "基本信息", "report": "评价报告", "file": "文件",
+                "indicator": "绩效指标", "goals": "定性目标", "work": "年度主要工作内容",
+                "overall": "总体运行情况"}
 
 
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}

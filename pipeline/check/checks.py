@@ -15,6 +15,7 @@ import pandas as pd
 from .findings import make_finding
 from .frames import Frames, frame as make_frame
 from ..models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
+from .indicators import indicator
 from .narrative import extract
 from ..read.labels import norm
 from ..read.records import fmt
@@ -28,6 +29,7 @@ class Prepared:
     def __init__(self, frames: Frames, pack: RulePack, seen: dict | None = None):
         self.f = frames
         self.tol = pack.tolerance
+        self.pack = pack
         self.seen = {} if seen is None else seen
         self.units = {u["uid"]: u for u in frames.unit_records}
 
@@ -352,4 +354,5 @@ def summary_blank(rule: Rule, P: Prepared):
 RUNNERS = {"identity": identity, "rollup": rollup, "nonnegative": nonnegative,
            "cell_status": cell_status, "score_range": score_range, "grade": grade,
            "required": required, "compare": compare, "duplicate": duplicate,
-           "reader_issue": reader_issue, "narrative": narrative, "summary_blank": summary_blank}
+           "reader_issue": reader_issue, "narrative": narrative, "summary_blank": summary_blank,
+           "indicator": indicator}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..models import BLOCK_FIELDS, BLOCK_LABELS, Fact, FileResult, Issue, UnitForm
 from .grid import Book, Grid
+from .indicators import goals, indicators
 from .guard import Rejected
 from .labels import Labels, load_labels, norm
 from ..check.narrative import extract
@@ -174,56 +175,13 @@ def _set_fact(sv: SheetView, lab: Labels, form: UnitForm, key: str, rc, raw: str
             if mp:
                 form.phone = Fact(mp.group(1), sv.ref(rc), raw)
     elif key == "goals_expected":
-        _goals(sv, lab, form, rc)
+        goals(sv, lab, form, rc)
     elif key == "indicator_header":
-        _indicators(sv, lab, form, rc)
+        indicators(sv, lab, form, rc)
     elif key == "evaluator_name":
         _evaluators(sv, form, rc)
     elif key == "report":
         form.report = _report_below(sv, rc)
-
-
-def _goals(sv: SheetView, lab: Labels, form: UnitForm, rc) -> None:
-    r, c = rc
-    actual_col = None
-    for (rr, cc), t in sv.labels.items():
-        if rr == r and cc > c and t in lab.facts["goals_actual"]:
-            actual_col = cc
-    row = sv.span(rc)[2] + 1
-    for rr in range(row, row + 10):
-        exp = sv.text((rr, c))
-        if not exp or sv.label((rr, c)) in lab.facts["indicator_header"] or sv.top_left((rr, c))[1] < c:
-            break
-        act = Fact(sv.text((rr, actual_col)), sv.ref((rr, actual_col)), sv.raw((rr, actual_col))) \
-            if actual_col is not None and sv.text((rr, actual_col)) else None
-        form.goals.append((Fact(exp, sv.ref((rr, c)), sv.raw((rr, c))), act))
-
-
-def _indicators(sv: SheetView, lab: Labels, form: UnitForm, rc) -> None:
-    r, c = rc
-    target_col = result_col = None
-    for (rr, cc), t in sv.labels.items():
-        if rr == r and cc > c:
-            if t in lab.facts["indicator_target"] and target_col is None:
-                target_col = cc
-            elif t in lab.facts["indicator_result"] and result_col is None:
-                result_col = cc
-    if target_col is None:
-        return
-    stop = lab.facts["score"] | lab.facts["grade"] | lab.facts["evaluator_name"]
-    for rr in range(sv.span(rc)[2] + 1, sv.g.nrows):
-        if any(sv.label((rr, cc)) in stop for cc in range(0, target_col + 1)):
-            break
-        if sv.top_left((rr, c))[1] < c:
-            break
-        cat = sv.text(sv.top_left((rr, c)))
-        kind = sv.text(sv.top_left((rr, c + 1)))
-        target = sv.text((rr, target_col))
-        result = sv.text((rr, result_col)) if result_col is not None else ""
-        if not (target or result):
-            continue
-        form.indicators.append({"category": cat, "type": kind, "target": target, "result": result,
-                                "cell": sv.ref((rr, target_col))})
 
 
 def _evaluators(sv: SheetView, form: UnitForm, rc) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ..models import BLOCK_FIELDS, UnitForm
+from .indicators import pack_texts
 from .labels import strip_enum
 from ..write.exports import Guarded, guard
 
@@ -40,6 +41,7 @@ class FormPack:
     values_csv: str                # the form's values.csv rows, rendered and guarded
     issues: list[tuple]            # (code, cell, block, field, org, raw, detail)
     report_figures: list | None
+    texts: tuple = ()              # goals, indicators, work, overall (read/indicators.py)
 
 
 def fmt(d: Decimal | None) -> str:
@@ -56,7 +58,8 @@ def pack(form: UnitForm) -> FormPack:
     orgs, unit_rec, values = records(form)
     issues = [(i.code, i.cell, i.block, i.field, i.org, i.raw, i.detail) for i in form.issues]
     return FormPack(form.file, form.sheet, form.unit_name, form.year_value, orgs, unit_rec,
-                    _VALUES_CSV.text(values, guarded=True), issues, form.report_figures)
+                    _VALUES_CSV.text(values, guarded=True), issues, form.report_figures,
+                    pack_texts(form))
 
 
 def records(form: UnitForm) -> tuple[list[dict], dict, list[tuple]]:

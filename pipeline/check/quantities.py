@@ -1,0 +1,238 @@
+"""Figures in a form's texts: (measure, comparison, number, unit) for indicator targets and
+completions, and (key noun, measure word, range) for counts told in several places.
+
+Pure Python and regular expressions; the vocabulary comes from the rule pack (vocab.py).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .vocab import WIDTH, Vocab
+
+D = Decimal
+INF = D("Infinity")
+_MAG = {"万": D(10000), "千": D(1000), "亿": D(100000000), None: D(1)}
+_CLAUSE = re.compile(r"[,;。!?\n]|(?:^|(?<=[^\d.]))\d{1,2}[、.](?!\d)|\(\d{1,2}\)")
+_STOP = re.compile(r"[,;。!?\n、:]")
+_CLAUSE_END = re.compile(r"[,;。!?\n:]")
+_RATE = re.compile(r"([\u4e00-\u9fff]{1,10}?)率")
+_CJK_TAIL = re.compile(r"[\u4e00-\u9fff]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Qty:
+    """One figure: value (magnitude applied), unit ('%' or a measure word), cmp ('>=' '<=' '~'
+    '<' '=' or ''), more (余/多), names (rate words such as 亮灯率), key (the words before it),
+    span in the text, and the stretch it was read from."""
+    value: D
+    unit: str
+    cmp: str
+    more: bool
+    names: tuple[str, ...]
+    key: str
+    start: int
+    end: int
+    frag: str
+    written: str          # the figure as typed, with its comparison words ("≥96%", "95%以上")
+
+
+def normal(text: str) -> str:
+    return text.translate(WIDTH)
+
+
+def clauses(text: str):
+    """(start, end) of each clause: split at commas, semicolons, full stops, line breaks and
+    enumerations (1、 2. (3))."""
+    pos = 0
+    for m in _CLAUSE.finditer(text):
+        if m.start() > pos:
+            yield pos, m.start()
+        pos = m.end()
+    if pos < len(text):
+        yield pos, len(text)
+
+
+def rate_names(head: str, v: Vocab) -> tuple[str, ...]:
+    """Rate words in a stretch (确保亮灯率 → 亮灯率): fillers off the front, at most 4 characters
+    before 率."""
+    out = []
+    for m in _RATE.finditer(head):
+        stem = m.group(1)
+        changed = True
+        while changed:
+            changed = False
+            for f in v.name_fillers:
+                if stem.startswith(f) and len(stem) > len(f):
+                    stem, changed = stem[len(f):], True
+        out.append(stem[-4:] + "率")
+    return tuple(dict.fromkeys(out))
+
+
+def names_match(a: tuple[str, ...], b: tuple[str, ...], exact: bool = False) -> bool:
+    for x in a:
+        for y in b:
+            if x == y:
+                return True
+            if not exact:
+                short, long = (x, y) if len(x) <= len(y) else (y, x)
+                if len(short) >= 3 and long.endswith(short):
+                    return True
+    return False
+
+
+def quantities(text: str, v: Vocab) -> list[Qty]:
+    """Every figure with a unit in text, with its comparison; figures in a clause that speaks of a
+    change, an average or a rate per period (skip words) and ordinals (第3次) are left out."""
+    t = normal(text)
+    out = []
+    for cs, ce in clauses(t):
+        clause = t[cs:ce]
+        if v.skip_re is not None and v.skip_re.search(clause):
+            continue
+        prev = 0
+        for m in v.qty.finditer(clause):
+            head = clause[prev:m.start()]
+            prev = m.end()
+            if head.endswith("第"):
+                continue
+            cmp = ""
+            tail = v.tail_cmp.match(clause, m.end()) if v.tail_cmp is not None else None
+            if tail:
+                cmp = v.kinds[tail.group(1)]
+            hm = v.head_cmp.search(head) if v.head_cmp is not None else None
+            if hm and (not cmp or cmp == "="):
+                cmp = v.kinds[hm.group(1)]
+            w_start = m.start() - (len(hm.group(0)) if hm else 0)
+            w_end = tail.end() if tail else m.end()
+            value = D(m.group(1)) * _MAG[m.group(2)]
+            unit = m.group(4)
+            key_head = head[:hm.start()] if hm else head
+            kt = _CJK_TAIL.search(key_head.rstrip(": "))
+            key = kt.group(0)[-4:] if kt else ""
+            out.append(Qty(value, unit, cmp, bool(m.group(3)), rate_names(head, v) if unit == "%" else (),
+                           key, cs + m.start(), cs + m.end(), text[cs:ce].strip(),
+                           text[cs + w_start:cs + w_end].strip()))
+    return out
+
+
+def direction(q: Qty, v: Vocab) -> str:
+    """A target's direction: its own comparison word, else ≤ for measures where lower is better
+    (故障率, 投诉), else ≥ (a bare 100% or 300次 is a floor to reach)."""
+    if q.cmp in (">=", "<="):
+        return q.cmp
+    if q.cmp == "<":
+        return "<="
+    return "<=" if v.lower_better(" ".join(q.names) + " " + q.key) else ">="
+
+
+def misses(target: Qty, done: Qty, v: Vocab, tol: D) -> bool:
+    """A completion misses its target when its figure lies on the wrong side: 95%以上 does not
+    establish ≥96%; 0.6% breaks ≤0.5%."""
+    if direction(target, v) == ">=":
+        return done.value < target.value - tol
+    return done.value > target.value + tol
+
+
+# ---------------------------------------------------------------- figures told twice
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """A count stated about a key noun: its range [lo, hi] (hi_open: below hi), as typed."""
+    noun: str
+    measure: str
+    lo: D
+    hi: D
+    hi_open: bool
+    qualifier: str
+    frag: str
+    written: str
+
+
+def _range(num: str, mag: str | None, more: bool, head_word: str, tail_word: str, v: Vocab):
+    value = D(num) * _MAG[mag]
+    if more:
+        digits = num.split(".")
+        if len(digits) == 2:
+            step = D(1).scaleb(-len(digits[1]))
+        else:
+            stripped = num.rstrip("0")
+            step = D(10) ** (len(num) - len(stripped)) if stripped else D(1)
+        return value, value + step * _MAG[mag], True
+    kind = v.kinds.get(tail_word) or v.kinds.get(head_word) or ""
+    if kind == ">=":
+        return value, INF, False
+    if kind in ("<=", "<"):
+        return D(0), value, kind == "<"
+    if kind == "~":
+        tol = v.approx_tolerance
+        return value * (1 - tol), (value if head_word in ("近", "将近", "接近") else value * (1 + tol)), False
+    return value, value, False
+
+
+def overlap(a: Told, b: Told) -> bool:
+    lo, hi = max(a.lo, b.lo), min(a.hi, b.hi)
+    if lo < hi:
+        return True
+    if lo > hi:
+        return False
+    open_at_hi = (a.hi == hi and a.hi_open) or (b.hi == hi and b.hi_open)
+    return not open_at_hi
+
+
+def told(text: str, v: Vocab) -> list[Told]:
+    """Counts about the key nouns: 投诉403起 (noun, then its figure within a few words) or
+    3667个行道树窝补绿 (figure, measure word, noun)."""
+    if v.noun_re is None or not text:
+        return []
+    t = normal(text)
+    out = []
+    for m in v.noun_re.finditer(t):
+        noun = m.group(0)
+        measures = v.nouns[noun]
+        got = _before(t, m.start(), measures, v) or _after(t, m.end(), measures, v)
+        if got is None:
+            continue
+        q_start, q_end, num, mag, more, measure, head_word, tail_word = got
+        c0 = max((s.end() for s in _CLAUSE_END.finditer(t, 0, min(m.start(), q_start))), default=0)
+        c1 = next((s.start() for s in _CLAUSE_END.finditer(t, max(m.end(), q_end))), len(t))
+        clause = t[c0:c1]
+        if v.skip_re is not None and v.skip_re.search(clause):
+            continue
+        if q_start > 0 and t[q_start - 1] == "第":
+            continue
+        lo, hi, hi_open = _range(num, mag, more, head_word, tail_word, v)
+        qual = t[max(c0, m.start() - 2):m.start()] if q_start > m.start() else ""
+        qual = qual if re.fullmatch(r"[\u4e00-\u9fff]{2}", qual) else ""
+        out.append(Told(noun, measure, lo, hi, hi_open, qual, text[c0:c1].strip(),
+                        text[min(m.start(), q_start):max(m.end(), q_end)]))
+    return out
+
+
+def _before(t: str, at: int, measures, v: Vocab):
+    """3667个行道树窝补绿: a figure and one of the noun's measure words just before the noun."""
+    stretch = t[max(0, at - 16):at]
+    for m in v.qty.finditer(stretch):
+        gap = stretch[m.end():]
+        if m.group(4) in measures and len(gap) <= 2 and not _STOP.search(gap) and not re.search(r"\d", gap):
+            off = at - len(stretch)
+            return off + m.start(), off + m.end(), m.group(1), m.group(2), bool(m.group(3)), m.group(4), "", ""
+    return None
+
+
+def _after(t: str, at: int, measures, v: Vocab):
+    """投诉403起 · 接待……视察来访120余次: the first figure after the noun within the window, with
+    no stop, digit or other key noun between."""
+    stretch = t[at:at + v.window + 12]
+    m = v.qty.search(stretch)
+    if m is None or m.start() > v.window:
+        return None
+    gap = stretch[:m.start()]
+    if _STOP.search(gap) or re.search(r"\d", gap) or (v.noun_re.search(gap)) or m.group(4) not in measures:
+        return None
+    hm = v.head_cmp.search(gap) if v.head_cmp is not None else None
+    tm = v.tail_cmp.match(stretch, m.end()) if v.tail_cmp is not None else None
+    end = tm.end() if tm else m.end()
+    return (at + m.start(), at + end, m.group(1), m.group(2), bool(m.group(3)), m.group(4),
+            hm.group(1) if hm else "", tm.group(1) if tm else "")
