@@ -138,7 +138,7 @@ def _check_out(out: Path) -> None:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"无法写入输出位置 {out}：{probe} 没有写入权限或在只读磁盘上，"
                           "请用 --out 另选一个文件夹")
-    if shutil.disk_usage(probe).free < 1 << 20:
+    if shutil.disk_usage(probe).free < 64 << 10:
         raise OutputError(f"输出位置 {out} 所在的磁盘已满：请腾出空间或用 --out 另选一个文件夹")
 
 

@@ -20,6 +20,7 @@ def check_file(path: Path, rules: str | None = None, tolerance: str | None = Non
     pack = load_pack(rules, tolerance)
     result = read_one(path)
     frames = frames_mod.build(result.forms)
-    findings = validate(frames, pack)
+    # a rejected file has no form to check: its verdict is the rejection, never a crash
+    findings = validate(frames, pack) if result.forms else []
     return RunReport(path.parent, path.parent, pack, [result], findings, frames.unit_records,
                      dt.datetime.now(), frames=frames)
