@@ -94,7 +94,8 @@ class Writer:
             self._rec(g, coord, block, f, org, m, cents, f"=SUM({col}{a}:{col}{b})", tags + ["formula_sum"])
             return
         forced_num = s["formula_summary"] and block != "expenditure"
-        if cents == 0 and f not in ("total", "surplus_current", "surplus_cumulative"):
+        if cents == 0 and not row["summary"] and f not in ("total", "basic", "surplus_current",
+                                                          "surplus_cumulative"):
             if rng.random() < s["null_p"]:
                 tok = rng.choice(NULLS)
                 g.put(r, c, tok, box=True)

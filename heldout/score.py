@@ -43,14 +43,15 @@ def read_csv(path):
 
 def run_selfeval(inbox, out, code):
     if code:
-        cmd = [sys.executable, "-m", "pipeline.cli"]
+        cmd = [sys.executable, "-m", "pipeline.cli"]  # cwd=code: python -m puts cwd first
         env = dict(os.environ, PYTHONPATH=str(code))
+        inbox, out = inbox.resolve(), out.resolve()
     elif shutil.which("selfeval"):
         cmd, env = ["selfeval"], None
     else:
         cmd, env = [sys.executable, "-m", "pipeline.cli"], None
     cmd += ["run", str(inbox), "--out", str(out), "--no-returns", "-q"]
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=code or None)
     if not (out / "manifest.csv").exists():
         sys.exit(f"selfeval failed (exit {p.returncode}):\n{p.stderr[-3000:]}")
     return p.returncode
