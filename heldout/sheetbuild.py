@@ -132,10 +132,11 @@ def table(g, rng, spec, block, tdata, writer, out):
             g.put(g.row, tc + ncols - 1 + (1 if spec["style"] == "leftcol" else 0),
                   rng.choice(["单位：万元", "金额单位：万元"]) if unit == "万元" else
                   rng.choice(["单位：元", "金额单位：元"]))
-        elif decl == "above":
-            g.put(g.row, tc, ("单位：万元" if unit == "万元" else rng.choice(["单位：元", "金额单位：元"])))
+        elif decl == "above":  # the title on its own line, the unit on the line below it
             if t:
-                g.put(g.row, tc + 2, t, to=(g.row, tc + ncols - 1))
+                g.put(g.row, tc, t, to=(g.row, tc + ncols - 1))
+                g.row += 1
+            g.put(g.row, tc, ("单位：万元" if unit == "万元" else rng.choice(["单位：元", "金额单位：元"])))
         else:
             g.put(g.row, tc, t, to=(g.row, tc + ncols - 1))
         g.row += 1
