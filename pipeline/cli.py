@@ -170,7 +170,9 @@ def run(inbox: Path = typer.Argument(..., metavar="INBOX", help="报送文件所
                                       help="单个文件读取时限（秒）"),
         memory_mb: int = typer.Option(DEFAULT_MEMORY_MB, "--memory-mb", metavar="MB", parser=_megabytes,
                                       help="每个读取进程的内存上限（MB）"),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结果摘要")) -> None:
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="只输出结果摘要"),
+        store: Optional[str] = typer.Option(None, "--store", metavar="库",
+                                            help="收集库：文件路径或 postgresql+psycopg://…（默认 OUT 所在文件夹的 selfeval.db；none = 不记录）")) -> None:
     """汇总审核 INBOX 下的全部自评表，结果写入 OUT。"""
     from .run import run as run_batch
 
@@ -179,11 +181,13 @@ def run(inbox: Path = typer.Argument(..., metavar="INBOX", help="报送文件所
     _state["out"] = out
     _check_labels_env()
     load_pack(_rules_arg(rules), tolerance)  # a bad rule file is said before any file is read
-    with render.RunProgress(quiet) as progress:
+    with collect_cli.recording(store, inbox, out, _rules_arg(rules), tolerance) as on_chunk, \
+            render.RunProgress(quiet) as progress:
         report = run_batch(inbox, out, jobs=jobs, rules=_rules_arg(rules), tolerance=tolerance,
                            returns=returns, every_return=all_returns, timeout=timeout,
                            memory_mb=memory_mb, on_file=progress.file_done,
-                           on_stage=progress.stage, on_discovered=progress.discovered)
+                           on_stage=progress.stage, on_discovered=progress.discovered,
+                           on_chunk=on_chunk)
     render.run_summary(report)
     raise typer.Exit(_exit_code(report, fail_on))
 
@@ -371,6 +375,8 @@ def main(args: list[str] | None = None) -> None:
         render.failure("已中断")
     sys.exit(code if isinstance(code, int) else 0)
 
+
+from . import collect_cli  # noqa: E402  the collection's commands (roster, status, accept, …)
 
 if __name__ == "__main__":
     main()

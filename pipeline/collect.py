@@ -610,6 +610,20 @@ class Recorded:
     replaced: list = field(default_factory=list)    # (path, 第 N 版)
 
 
+DUP_RULE = "DUP-001"
+
+
+def _as_versions(found: list, paths: list[str], path: str) -> list:
+    """DUP-001 once the store knows the order: information '第 N 版，替代 …', not a warning."""
+    import dataclasses
+
+    earlier = "、".join(dict.fromkeys(paths)) or "（本次汇总中的前一份）"
+    out = [dataclasses.replace(x, severity="info", message=f"第 {len(paths) + 1} 版，替代 {earlier}")
+           if x.rule == DUP_RULE else x for x in found]
+    paths.append(path)
+    return out
+
+
 @dataclass(slots=True)
 class _Form:
     file: str
@@ -650,7 +664,7 @@ class Recorder:
         for f in findings:
             by_uid[f.uid].append(f)
         forms = []
-        for p in frames.forms:
+        for p in (frames.forms if frames is not None else ()):
             rec = p.unit_rec
             figs = {}
             for k in ALL_FIELDS:
@@ -737,9 +751,16 @@ class Recorder:
             fresh = [(k, m, f) for k, m, f in keyed if (ids[(k, f.year)], sha_of.get(f.file, ""), f.sheet) not in known]
             res.unchanged += len(keyed) - len(fresh)
             last = self._last_year(tx, {(k, f.year) for k, _, f in fresh})
+            history = self._history(tx, [ids[(k, f.year)] for k, _, f in fresh
+                                         if any(x.rule == DUP_RULE for x in f.findings)])
             rows, per_form = [], []
             for k, matched, f in fresh:
                 found = list(f.findings)
+                if ids[(k, f.year)] in history:
+                    if any(x.rule == DUP_RULE for x in found):
+                        found = _as_versions(found, history[ids[(k, f.year)]], f.file)
+                    else:
+                        history[ids[(k, f.year)]].append(f.file)
                 prev = last.get((k, f.year))
                 if prev is not None and self.cross_rules:
                     unit = {"file": f.file, "sheet": f.sheet, "unit": f.unit, "year": f.year}
@@ -773,6 +794,13 @@ class Recorder:
             st.add_findings(tx, frows)
             self._notes(tx, noted, notes, at)
         res.unmatched += unmatched
+
+    def _history(self, tx, uy_ids) -> dict[int, list[str]]:
+        """unit-year id → the paths of its versions so far, in order (for DUP-001 as 第 N 版)."""
+        out = {i: [] for i in uy_ids}
+        for v in self.store.versions(tx, uy_ids):
+            out[v["unit_year_id"]].append(v["path"])
+        return out
 
     def _notes(self, tx, noted, notes, at) -> None:
         """说明 of returned copies, keyed against the unit-year's earlier findings."""
