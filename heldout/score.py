@@ -187,6 +187,14 @@ def score(inbox: Path, out: Path, examples: int):
     res["years"] = {"total": len(truth), "right": year_ok,
                     "by_quirk": {q: dict(c) for q, c in sorted(year_q.items())}}
 
+    # facts the form has but the run says are missing (REQ-001 by field): score, grade, contact…
+    req = defaultdict(list)
+    for f in truth:
+        for r in fnd[f]:
+            if r["rule"] == "REQ-001":
+                req[r["field"]].append(f)
+    res["facts_reported_missing"] = {k: len(set(v)) for k, v in sorted(req.items())}
+
     # planted discrepancies
     per_rule = defaultdict(Counter)
     miss_q = defaultdict(Counter)
@@ -279,6 +287,7 @@ def show(res):
     print(f"  null-token cells read as a value: {res['null_cells']['read_as_value']} / "
           f"{res['null_cells']['total']}; amount rows at cells holding no amount: {res['spurious_amount_rows']}")
     print(f"  files split into several units: {len(res['files_split_into_units'])}")
+    print(f"  forms whose present facts were reported missing (REQ-001): {res['facts_reported_missing']}")
     print(f"  amount outcomes: {a['by_outcome']}")
     print("\n  planted, by rule:  " + "  ".join(f"{r} {c.get('at_cell', 0)}/{c['planted']}"
                                                for r, c in res["planted"]["by_rule"].items()))

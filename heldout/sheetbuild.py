@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from .figures import FIELDS, final_measure
+from .figures import FIELDS
 
 MEASURE_SETS = {
     "single": [("final", None)],
