@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
 import time
 import threading
 from contextlib import ExitStack, contextmanager
@@ -129,8 +128,6 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
     the totals, packing summary.xlsx. What the run keeps (findings, one slim row per unit, the
     files' outcomes) is small. on_chunk(frames, findings, unit_rows, files) sees each chunk once it
     is written (the store records versions there)."""
-    from .write.summary import SummaryWriter
-
     inbox, out = check_paths(Path(inbox), Path(out))
     pack = load_pack(rules, tolerance)
     started = dt.datetime.now()
