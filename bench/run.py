@@ -136,6 +136,24 @@ def forms_dir(n: int, seed: int, xls: float) -> Path:
     return d
 
 
+def _recorder(args, inbox: Path, out: Path):
+    """The collection recorder (pipeline/collect.py) on the chosen store, or None."""
+    if args.store is None:
+        return None
+    from pipeline.check.ruleset import load_pack
+    from pipeline.collect import Recorder
+    from pipeline.store import Store
+
+    target = args.store
+    if target == "fresh":
+        db = ROOT / "work" / f"store-n{args.n}.db"
+        for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            p.unlink(missing_ok=True)
+        shutil.rmtree(db.with_suffix(".files"), ignore_errors=True)
+        target = str(db)
+    return Recorder(Store.open(target), inbox, out, pack=load_pack())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000)
@@ -145,12 +163,19 @@ def main() -> None:
     ap.add_argument("--returns", type=int, nargs="?", const=0, default=None,
                     help="also time the marked-up returns (of the first FILES files with findings)")
     ap.add_argument("--xls", type=float, default=0.03)
+    ap.add_argument("--store", nargs="?", const="fresh", default=None,
+                    help="also record the run into a collection store: a path or URL, or (no value) "
+                         "a fresh SQLite file bench/work/store-nN.db; its time counts in total_s")
     args = ap.parse_args()
     inbox = forms_dir(args.n, args.seed, args.xls)
     out = ROOT / "work" / f"out-{args.n}"
     with RssSampler() as rss:
         t0, c0 = time.perf_counter(), time.process_time()
-        report = run(inbox, out, jobs=args.jobs, returns=False)
+        recorder = _recorder(args, inbox, out)
+        report = run(inbox, out, jobs=args.jobs, returns=False, on_chunk=recorder)
+        store_tail = time.perf_counter()
+        recorded = recorder.finish() if recorder else None
+        store_tail = time.perf_counter() - store_tail
         total = time.perf_counter() - t0
         parent_cpu = time.process_time() - c0
     returns_s = returns_n = None
@@ -181,8 +206,11 @@ def main() -> None:
         "baseline_forms_per_s": round(base, 1), "ratio": round(ours / base, 1),
         "returns_s": None if returns_s is None else round(returns_s, 2), "returns_files": returns_n,
     }
+    if recorded is not None:
+        result["store"] = {"target": args.store, "versions": recorded.versions, "files": recorded.files,
+                           "wait_after_run_s": round(store_tail, 2)}
     (ROOT / "results").mkdir(exist_ok=True)
-    name = f"{result['date'].replace(':', '')}-n{args.n}.json"
+    name = f"{result['date'].replace(':', '')}-n{args.n}{'-store' if args.store else ''}.json"
     (ROOT / "results" / name).write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(json.dumps(result, ensure_ascii=False, indent=1))
 

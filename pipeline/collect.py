@@ -356,6 +356,8 @@ def collection(store: Store, year: str | None = None, *, unit_key: str | None = 
             cur[f["version_id"]].findings.append(f)
     for uy in out:
         derive(uy, min_chars)
+    # a unit-year of a name off the roster whose versions a failed run took back is no unit-year
+    out = [uy for uy in out if uy.versions or uy.unit.get("on_roster")]
     years = sorted({uy.year for uy in out} | ({str(year)} if year else set()))
     if unit_key is None:
         have = {(uy.key, uy.year) for uy in out}

@@ -1,0 +1,85 @@
+"""The store on both engines (a real SQLite file, a real PostgreSQL database): migrations on
+open, content-addressed files, roster re-linking, a run's recording and its removal when the run
+fails, and a re-run that adds nothing."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import sqlalchemy as sa
+from collect_support import make_form, save, store_url  # noqa: F401  (store_url is a fixture)
+
+from pipeline import collect as C
+from pipeline.check.ruleset import load_pack
+from pipeline.run import run
+from pipeline.store import HEAD, Store
+
+
+def test_open_migrates_once_and_keeps_files_by_content(tmp_path: Path, store_url: str):
+    st = Store.open(store_url)
+    st2 = Store.open(store_url)          # already at head: nothing to do
+    with st.engine.connect() as c:
+        assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
+        if st.sqlite:
+            assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    f = tmp_path / "a.xlsx"
+    f.write_bytes(b"PK\x03\x04 some bytes")
+    sha = hashlib.sha256(f.read_bytes()).hexdigest()
+    with st.transaction() as tx:
+        assert st.missing_blobs(tx, [sha]) == {sha}
+        st.add_blobs(tx, [(sha, f.stat().st_size, f)])
+    with st2.transaction() as tx:
+        assert st2.missing_blobs(tx, [sha]) == set()
+        st2.add_blobs(tx, [(sha, f.stat().st_size, f)])     # the same content again: one copy
+        assert st2.read_blob(tx, sha) == f.read_bytes()
+    if st.sqlite:
+        assert st.blob_path(sha).read_bytes() == f.read_bytes()
+    st.close()
+    st2.close()
+
+
+def _record(st: Store, inbox: Path, out: Path) -> C.Recorded:
+    rec = C.Recorder(st, inbox, out, pack=load_pack())
+    run(inbox, out, jobs=1, returns=False, on_chunk=rec)
+    return rec.finish()
+
+
+def test_recording_rerun_roster_and_failed_runs(tmp_path: Path, store_url: str):
+    st = Store.open(store_url)
+    inbox = tmp_path / "in"
+    save(make_form("市甲局", seed=1), inbox / "甲.xlsx")
+    save(make_form("市乙 局", seed=2, plants=["basic"]), inbox / "乙.xlsx")
+    done = _record(st, inbox, tmp_path / "out")
+    assert (done.versions, done.unchanged, done.files, done.unmatched) == (2, 0, 2, [])
+    again = _record(st, inbox, tmp_path / "out")
+    assert (again.versions, again.unchanged, again.files) == (0, 2, 0)
+    view = {uy.key: uy for uy in C.collection(st, "2021")}
+    assert set(view) == {"市甲局", "市乙局"}          # without a roster: the normalised name
+    assert view["市乙局"].state == C.HAS_ERRORS and view["市甲局"].state == C.EXPLAINED
+
+    # a roster: names map to codes; the unit-years recorded by name move to them
+    roster = tmp_path / "名单.csv"
+    roster.write_text("单位编码,单位名称,曾用名/别名\nA1,市甲局,\nB2,市乙局（新）,市乙局\n", encoding="utf-8-sig")
+    r, moved = C.import_roster(st, roster)
+    assert moved == 2 and not r.problems
+    view = {uy.key: uy for uy in C.collection(st, "2021")}
+    assert set(view) == {"A1", "B2"} and view["B2"].name == "市乙局（新）" and len(view["B2"].versions) == 1
+
+    # a name that is on no roster entry: reported, recorded under its own name, never guessed
+    save(make_form("市丙局", seed=3), inbox / "丙.xlsx")
+    done = _record(st, inbox, tmp_path / "out")
+    assert done.unmatched == [("丙.xlsx", "市丙局", "2021")] and done.versions == 1
+    with st.transaction() as tx:
+        assert [u["name"] for u in st.unmatched(tx)] == ["市丙局"]
+
+    # a run that fails leaves no versions behind
+    save(make_form("市丁局", seed=4), inbox / "丁.xlsx")
+    rec = C.Recorder(st, inbox, tmp_path / "out", pack=load_pack())
+    run(inbox, tmp_path / "out", jobs=1, returns=False, on_chunk=rec)
+    rec.fail()
+    assert "市丁局" not in {uy.key for uy in C.collection(st, "2021")}
+    with st.transaction() as tx:
+        assert [r["status"] for r in st.runs(tx)] == ["done", "done", "done", "failed"]
+        n = tx.execute(sa.text("SELECT count(*) FROM version")).scalar()
+    assert n == 3
+    st.close()
