@@ -30,13 +30,14 @@ def _texts_of(pack) -> tuple:
 
 # ---------------------------------------------------------------- targets
 
-def target_misses(inds: tuple, v: Vocab, tol: Decimal) -> list[dict]:
+def target_misses(inds: tuple, v: Vocab, tol: Decimal, year: str | None = None) -> list[dict]:
     """Each completion figure that misses its target: the target in its own row, or (for a rate
     named in the completion and absent from its row's target) the one row whose target names it."""
     rows = []
     for ind in inds:
         target, result = ind[3], ind[5]
-        rows.append((ind, quantities(target, v) if target else [], quantities(result, v) if result else []))
+        rows.append((ind, quantities(target, v, year) if target else [],
+                     quantities(result, v, year) if result else []))
     by_name: dict[str, list[tuple]] = {}
     for ind, tq, _ in rows:
         for q in tq:
@@ -98,14 +99,14 @@ def sections(pack, report: tuple | None) -> list[tuple[str, str, str]]:
     return out
 
 
-def contradictions(texts: list[tuple[str, str, str]], v: Vocab) -> list[dict]:
+def contradictions(texts: list[tuple[str, str, str]], v: Vocab, year: str | None = None) -> list[dict]:
     """Counts of one key noun and measure word told with ranges that cannot both hold, in
     different cells. A text with one figure (or several that agree) for that noun is compared as
     a whole; a text with several different figures only by the words just before the noun
     (日常考核 · 错时考核). The figure most texts agree on stands; the others are flagged."""
     groups: dict[tuple, list] = {}
     for order, (section, cell, text) in enumerate(texts):
-        for s in told(text, v):
+        for s in told(text, v, year):
             groups.setdefault((s.noun, s.measure), []).append((order, section, cell, s))
     out, flagged = [], set()
     for key, items in groups.items():
@@ -114,20 +115,20 @@ def contradictions(texts: list[tuple[str, str, str]], v: Vocab) -> list[dict]:
             per_text.setdefault(it[0], []).append(it)
         if len(per_text) < 2:
             continue
-        single = []
+        single: dict[str, list] = {}
         by_qual: dict[str, list] = {}
         for its in per_text.values():
-            if all(overlap(its[0][3], o[3]) for o in its[1:]):
-                single.append(its[0])
-            else:
-                quals: dict[str, list] = {}
-                for it in its:
-                    if it[3].qualifier:
-                        quals.setdefault(it[3].qualifier, []).append(it)
-                for q, qi in quals.items():
-                    if all(overlap(qi[0][3], o[3]) for o in qi[1:]):
-                        by_qual.setdefault(q, []).append(qi[0])
-        for members in [single] + [m for m in by_qual.values()]:
+            agree = all(overlap(its[0][3], o[3]) for o in its[1:])
+            if agree:
+                single.setdefault(its[0][3].mark, []).append(its[0])
+            quals: dict[str, list] = {}
+            for it in its:
+                if it[3].qualifier:
+                    quals.setdefault(it[3].qualifier, []).append(it)
+            for q, qi in quals.items():
+                if all(overlap(qi[0][3], o[3]) for o in qi[1:]):
+                    by_qual.setdefault(q, []).append(qi[0])
+        for members in list(single.values()) + list(by_qual.values()):
             for bad, refs in _disagreeing(members):
                 ident = (bad[2], key)
                 if ident not in flagged:
@@ -172,10 +173,10 @@ class _Analysis:
         pack = self.P.f.form(uid)
         goals, inds, work, overall = _texts_of(pack)
         if check == "target":
-            return target_misses(inds, self.v, tol)
+            return target_misses(inds, self.v, tol, u.get("year") or None)
         if check == "repeat":
             report = (u.get("f_report@cell", ""), str(u.get("f_report") or ""))
-            return contradictions(sections(pack, report), self.v)
+            return contradictions(sections(pack, report), self.v, u.get("year") or None)
         pts = points(inds)
         if check == "points_sum":
             score = u.get("f_score")
@@ -189,7 +190,7 @@ class _Analysis:
         if check == "full_points":
             if not pts:
                 return []
-            missed = {h["ind"][4]: h for h in target_misses(inds, self.v, tol)}
+            missed = {h["ind"][4]: h for h in target_misses(inds, self.v, tol, u.get("year") or None)}
             return [{"ind": i, "w": w, "p": p, "miss": missed[i[4]]} for i, w, p in pts
                     if w is not None and w > 0 and abs(p - w) <= tol and i[4] in missed]
         return []

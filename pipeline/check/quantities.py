@@ -19,6 +19,8 @@ _STOP = re.compile(r"[,;。!?\n、:]")
 _CLAUSE_END = re.compile(r"[,;。!?\n:]")
 _RATE = re.compile(r"([\u4e00-\u9fff]{1,10}?)率")
 _CJK_TAIL = re.compile(r"[\u4e00-\u9fff]+$")
+_YEARS = re.compile(r"((?:19|20)\d{2})\s*年")
+_ENUM = re.compile(r"^\s*(?:\d{1,2}[、.]|\(\d{1,2}\)|[一二三四五六七八九十]{1,3}、)\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +84,20 @@ def names_match(a: tuple[str, ...], b: tuple[str, ...], exact: bool = False) -> 
     return False
 
 
-def quantities(text: str, v: Vocab) -> list[Qty]:
+def other_year(clause: str, year: str | None) -> bool:
+    """The clause names a year and not the form's own (2020年投诉350起 on a 2021 form)."""
+    years = _YEARS.findall(clause)
+    return bool(years) and (not year or year not in years)
+
+
+def quantities(text: str, v: Vocab, year: str | None = None) -> list[Qty]:
     """Every figure with a unit in text, with its comparison; figures in a clause that speaks of a
     change, an average or a rate per period (skip words) and ordinals (第3次) are left out."""
     t = normal(text)
     out = []
     for cs, ce in clauses(t):
         clause = t[cs:ce]
-        if v.skip_re is not None and v.skip_re.search(clause):
+        if (v.skip_re is not None and v.skip_re.search(clause)) or other_year(clause, year):
             continue
         prev = 0
         for m in v.qty.finditer(clause):
@@ -104,7 +112,7 @@ def quantities(text: str, v: Vocab) -> list[Qty]:
             hm = v.head_cmp.search(head) if v.head_cmp is not None else None
             if hm and (not cmp or cmp == "="):
                 cmp = v.kinds[hm.group(1)]
-            w_start = m.start() - (len(hm.group(0)) if hm else 0)
+            w_start = m.start() - (len(hm.group(0)) if hm and v.kinds[hm.group(1)] != "=" else 0)
             w_end = tail.end() if tail else m.end()
             value = D(m.group(1)) * _MAG[m.group(2)]
             unit = m.group(4)
@@ -145,7 +153,8 @@ class Told:
     lo: D
     hi: D
     hi_open: bool
-    qualifier: str
+    qualifier: str        # the two characters before the noun (日常 in 日常考核300次)
+    mark: str             # the qualifier when the pack lists it as one that sets figures apart
     frag: str
     written: str
 
@@ -181,7 +190,7 @@ def overlap(a: Told, b: Told) -> bool:
     return not open_at_hi
 
 
-def told(text: str, v: Vocab) -> list[Told]:
+def told(text: str, v: Vocab, year: str | None = None) -> list[Told]:
     """Counts about the key nouns: 投诉403起 (noun, then its figure within a few words) or
     3667个行道树窝补绿 (figure, measure word, noun)."""
     if v.noun_re is None or not text:
@@ -198,14 +207,16 @@ def told(text: str, v: Vocab) -> list[Told]:
         c0 = max((s.end() for s in _CLAUSE_END.finditer(t, 0, min(m.start(), q_start))), default=0)
         c1 = next((s.start() for s in _CLAUSE_END.finditer(t, max(m.end(), q_end))), len(t))
         clause = t[c0:c1]
-        if v.skip_re is not None and v.skip_re.search(clause):
+        if (v.skip_re is not None and v.skip_re.search(clause)) or other_year(clause, year):
             continue
         if q_start > 0 and t[q_start - 1] == "第":
             continue
         lo, hi, hi_open = _range(num, mag, more, head_word, tail_word, v)
         qual = t[max(c0, m.start() - 2):m.start()] if q_start > m.start() else ""
         qual = qual if re.fullmatch(r"[\u4e00-\u9fff]{2}", qual) else ""
-        out.append(Told(noun, measure, lo, hi, hi_open, qual, text[c0:c1].strip(),
+        before = t[max(c0, m.start() - 4):m.start()]
+        mark = next((w for w in v.qualifiers if before.endswith(w)), "")
+        out.append(Told(noun, measure, lo, hi, hi_open, qual, mark, _ENUM.sub("", text[c0:c1].strip()),
                         text[min(m.start(), q_start):max(m.end(), q_end)]))
     return out
 

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 _LISTS = ("at_least", "at_most", "neutral", "approx", "below", "more", "lower_is_better",
-          "name_fillers", "units", "skip")
+          "name_fillers", "units", "skip", "qualifiers")
 
 
 def _alt(words) -> str:
@@ -33,6 +33,7 @@ class Vocab:
     name_fillers: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    qualifiers: tuple[str, ...] = ()
     nouns: dict = field(default_factory=dict)        # key noun → its measure words
     approx_tolerance: Decimal = Decimal("0.1")
     window: int = 24                                 # characters between a key noun and its figure
