@@ -330,12 +330,13 @@ def _utc(t: dt.datetime) -> dt.datetime:
 
 
 def collection(store: Store, year: str | None = None, *, unit_key: str | None = None,
-               roster_only: bool = False) -> list[UnitYear]:
-    """Every unit-year (of one year, or all), roster units with nothing received as 未报."""
+               roster_only: bool = False, ids: list[int] | None = None) -> list[UnitYear]:
+    """Every unit-year (of one year, or all; or just those ids), roster units with nothing
+    received as 未报 (unless ids or unit_key are given)."""
     min_chars = int(settings()["explain_min_chars"])
     with store.transaction() as tx:
         units = store.units(tx)
-        rows = store.unit_years(tx, year, unit_key)
+        rows = store.unit_years(tx, year, unit_key) if ids is None else store.unit_years_by_id(tx, ids)
         ids = [r["id"] for r in rows]
         versions, actions, notes = defaultdict(list), defaultdict(list), defaultdict(list)
         for v in store.versions(tx, ids):
@@ -359,7 +360,7 @@ def collection(store: Store, year: str | None = None, *, unit_key: str | None = 
     # a unit-year of a name off the roster whose versions a failed run took back is no unit-year
     out = [uy for uy in out if uy.versions or uy.unit.get("on_roster")]
     years = sorted({uy.year for uy in out} | ({str(year)} if year else set()))
-    if unit_key is None:
+    if unit_key is None and ids is None:
         have = {(uy.key, uy.year) for uy in out}
         for y in years:
             for k, u in units.items():
@@ -612,6 +613,16 @@ class Recorded:
     replaced: list = field(default_factory=list)    # (path, 第 N 版)
 
 
+@dataclass
+class RunView:
+    """The store's word on a run's forms, keyed (file, sheet) as the run's outputs name them."""
+    current: set            # forms that are their unit-year's current version (count in totals)
+    replaces: dict          # form → '第 N 版，替代 …' (DUP-001 as information)
+    notes: dict             # form → {finding key (问题编号) → 说明 in force}
+    superseded: set         # this run's forms that a later version replaces (history only)
+    unit_years: list        # the UnitYears the run touched
+
+
 DUP_RULE = "DUP-001"
 
 
@@ -650,6 +661,7 @@ class Recorder:
         self.result = Recorded()
         self.error: BaseException | None = None
         self.files_seen = self.units_seen = 0
+        self.touched: dict[tuple[str, str], int] = {}    # (path, sheet) → unit-year id
         with store.transaction() as tx:
             self.run_id = store.start_run(tx, inbox=str(self.inbox.resolve()), out=str(Path(out).resolve()),
                                           who=by or who(), rules_version=getattr(pack, "version", ""))
@@ -684,6 +696,22 @@ class Recorder:
             raise StoreError(f"收集库写入失败：{self.error}")
         self._q.put((forms, [(r.file, r.sha256, r.status, r.code, r.error) for r in files]))
 
+    def settle(self) -> "RunView":
+        """Wait until every chunk so far is in the store, then what the run's outputs need to
+        know of it (see RunView): for summary.xlsx's totals, DUP-001 and 问题清单's 说明."""
+        done = threading.Event()
+        self._q.put(done.set)
+        done.wait()
+        if self.error is not None:
+            raise StoreError(f"收集库写入失败：{self.error}") from self.error
+        view = collection(self.store, ids=sorted(set(self.touched.values())))
+        current = current_forms(view)
+        notes = {}
+        for uy in view:
+            for v in uy.versions:
+                notes[(v["path"], v["sheet"])] = notes_for(uy)
+        return RunView(current, version_notes(view), notes, set(self.touched) - current, view)
+
     def finish(self) -> Recorded:
         self._q.put(None)
         self._t.join()
@@ -709,6 +737,9 @@ class Recorder:
             item = self._q.get()
             if item is None:
                 return
+            if callable(item):      # settle(): everything before it is written
+                item()
+                continue
             if self.error is None:
                 try:
                     self._write(*item)
@@ -748,6 +779,7 @@ class Recorder:
                                  if not self.has_roster or not matched])
             st.add_unmatched(tx, [dict(run_id=self.run_id, path=p, name=n, year=y) for p, n, y in unmatched])
             ids = st.unit_year_ids(tx, {(k, f.year) for k, _, f in keyed})
+            self.touched.update({(f.file, f.sheet): ids[(k, f.year)] for k, _, f in keyed})
             sha_of = {rel: sha for rel, sha, *_ in files}
             known = st.existing_versions(tx, ids.values())
             fresh = [(k, m, f) for k, m, f in keyed if (ids[(k, f.year)], sha_of.get(f.file, ""), f.sheet) not in known]

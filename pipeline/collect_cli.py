@@ -135,6 +135,9 @@ def status(state: Optional[str] = typer.Option(None, "--state", help="只列此�
                           + (f" · 按时 {cov.on_time}（{cov.rate(cov.on_time)}）" if limit else "")
                           + f" · 通过 {cov.accepted}（{cov.rate(cov.accepted)}）"
                           + " · " + " ".join(f"{s} {cov.by_state[s]}" for s in C.STATES if cov.by_state[s]))
+    if not view:
+        console.print("收集库中还没有任何报送，也没有导入单位名单（selfeval roster import 名单.xlsx）")
+        return
     rows = [uy for uy in view if (not state or uy.state == state)
             and (not dept or uy.unit.get("dept", "") == dept)]
     t = Table(title="收集情况", show_lines=False)

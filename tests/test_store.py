@@ -67,8 +67,15 @@ def test_recording_rerun_roster_and_failed_runs(tmp_path: Path, store_url: str):
 
     # a name that is on no roster entry: reported, recorded under its own name, never guessed
     save(make_form("市丙局", seed=3), inbox / "丙.xlsx")
-    done = _record(st, inbox, tmp_path / "out")
-    assert done.unmatched == [("丙.xlsx", "市丙局", "2021")] and done.versions == 1
+    save(make_form("市甲局", seed=5), inbox / "甲-改.xlsx")      # 市甲局's second version
+    rec = C.Recorder(st, inbox, tmp_path / "out", pack=load_pack())
+    run(inbox, tmp_path / "out", jobs=1, returns=False, on_chunk=rec)
+    seen = rec.settle()                      # what summary.xlsx and 问题清单 would ask
+    assert {p for p, _ in seen.superseded} == {"甲.xlsx"}
+    assert {p for p, _ in seen.current} == {"甲-改.xlsx", "乙.xlsx", "丙.xlsx"}
+    assert [t for (p, _), t in seen.replaces.items() if p == "甲-改.xlsx"] == ["第 2 版，替代 甲.xlsx"]
+    done = rec.finish()
+    assert done.unmatched == [("丙.xlsx", "市丙局", "2021")] and done.versions == 2
     with st.transaction() as tx:
         assert [u["name"] for u in st.unmatched(tx)] == ["市丙局"]
 
@@ -81,5 +88,5 @@ def test_recording_rerun_roster_and_failed_runs(tmp_path: Path, store_url: str):
     with st.transaction() as tx:
         assert [r["status"] for r in st.runs(tx)] == ["done", "done", "done", "failed"]
         n = tx.execute(sa.text("SELECT count(*) FROM version")).scalar()
-    assert n == 3
+    assert n == 4
     st.close()

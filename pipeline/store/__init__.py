@@ -224,6 +224,12 @@ class Store:
                 sa.tuple_(S.unit_year.c.unit_key, S.unit_year.c.year).in_(part))))
         return out
 
+    def unit_years_by_id(self, tx, ids: Iterable[int]) -> list[dict]:
+        out = []
+        for part in _parts(sorted(set(ids))):
+            out += _dicts(tx.execute(sa.select(S.unit_year).where(S.unit_year.c.id.in_(part))))
+        return out
+
     def unit_years(self, tx, year: str | None = None, unit_key: str | None = None) -> list[dict]:
         q = sa.select(S.unit_year).order_by(S.unit_year.c.year, S.unit_year.c.unit_key)
         if year is not None:
