@@ -378,5 +378,7 @@ def main(args: list[str] | None = None) -> None:
 
 from . import collect_cli  # noqa: E402  the collection's commands (roster, status, accept, …)
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m pipeline.cli: run the module the other command modules register on
+    from pipeline.cli import main as _main
+
+    _main()

@@ -43,11 +43,25 @@ _CLICK_WORDS = re.compile(r"\b(?:Usage|Options|Arguments|Commands|Error|Try|Miss
                           r"|<(?:bool|int|str|path|float)>")
 
 
+def command_names() -> set[str]:
+    """Every command and sub-command name on the app (those other modules register too)."""
+    from typer.main import get_command
+
+    from pipeline.cli import app
+    names, todo = set(), [get_command(app)]
+    while todo:
+        for name, cmd in getattr(todo.pop(), "commands", {}).items():
+            names.add(name)
+            todo.append(cmd)
+    return names
+
+
 def english(text: str) -> list[str]:
     """The English a Chinese user would have to read in text (empty when there is none)."""
     t = _NOT_WORDS.sub(" ", _ANSI.sub("", text))
+    program = _PROGRAM | command_names()
     runs = [m.group(0) for m in _RUN.finditer(t)
-            if not {w.lower() for w in re.findall(r"[A-Za-z]+", m.group(0))} <= _PROGRAM]
+            if not {w.lower() for w in re.findall(r"[A-Za-z]+", m.group(0))} <= program]
     return runs + _CLICK_WORDS.findall(t)
 
 

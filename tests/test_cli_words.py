@@ -90,3 +90,20 @@ def test_wrong_arguments(args, expected):
     assert_chinese(r, 2, expected, "命令行有误" if "--export" not in args else "")
     if "--tolerance" in args:
         assert "规则文件" not in output(r)
+
+
+def test_python_dash_m_has_every_command():
+    """`python -m pipeline.cli` (the fallback when the script is not on PATH) runs the same app that
+    other modules register their commands on."""
+    import os
+    import subprocess
+    import sys
+
+    from test_cli import ROOT
+    r = subprocess.run([sys.executable, "-m", "pipeline.cli", "--help"], capture_output=True, text=True,
+                       encoding="utf-8", cwd=ROOT.parent,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    assert r.returncode == 0, r.stderr
+    listed = {line.split()[0] for line in r.stdout.split("命令：")[1].split("选项：")[0].splitlines()
+              if line.strip()}
+    assert listed == set(_registered())
