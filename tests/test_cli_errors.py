@@ -191,3 +191,13 @@ def test_a_run_that_cannot_account_for_its_inputs_exits_3(tmp_path: Path):
                  prelude=BOOM.format(module="run", name="run",
                                      exc="__import__('pipeline.errors').errors.RunIncomplete('收到的文件数不等于接收数与拒收数之和，本次汇总作废')"))
     assert_said(r, 3, "本次汇总作废")
+
+
+def test_a_rule_parameter_of_the_wrong_type_is_a_rule_file_error(tmp_path: Path):
+    pack = (SAMPLES.parent / "pipeline" / "rules" / "rules.toml").read_text(encoding="utf-8")
+    bad = tmp_path / "rules.toml"
+    for old, new in (('min = "0"', 'min = "零"'), ('bands = [["优", "90"]', 'bands = [["优"]')):
+        assert old in pack
+        bad.write_text(pack.replace(old, new, 1), encoding="utf-8")
+        assert_said(selfeval("rules", "--check", str(bad)), 2, "规则文件有误", "SCO-001" if "min" in old else "GRD-001")
+        assert_said(selfeval("check", str(SAMPLE), "--rules", str(bad)), 2, "规则文件有误")

@@ -252,5 +252,38 @@ def _rule(e: dict, i: int, p: Path) -> Rule:
     known = {"id", "name", "kind", "severity", "message", "basis", "formula", "scope", "require",
              "fields", "enabled"}
     params = {k: v for k, v in e.items() if k not in known}
+    _check_params(e["kind"], params, where)
     return Rule(e["id"], e["name"], e["kind"], e["severity"], e["message"], e.get("basis", ""),
                 formula, e.get("scope", "all"), e.get("require", "any"), fields, params)
+
+
+def _number(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        return Decimal(str(value)).is_finite()
+    except InvalidOperation:
+        return False
+
+
+def _check_params(kind: str, params: dict, where: str) -> None:
+    """The extra keys a rule kind reads, checked here so that a bureau's typo is a RuleFileError
+    naming the rule, never a failure in the middle of a run."""
+    for key in ("min", "max", "tolerance"):
+        if key in params and not _number(params[key]):
+            raise RuleFileError(f"{where}：{key} 应为数字，而不是 {params[key]!r}")
+    if kind == "grade":
+        bands = params.get("bands", [])
+        if not isinstance(bands, list) or not all(
+                isinstance(b, list) and len(b) == 2 and isinstance(b[0], str) and _number(b[1]) for b in bands):
+            raise RuleFileError(f"{where}：bands 应写成 [[\"优\", 90], [\"良\", 80], …]（等次和下限）")
+        syn = params.get("synonyms", {})
+        if not isinstance(syn, dict) or not all(isinstance(v, str) for v in syn.values()):
+            raise RuleFileError(f"{where}：synonyms 应写成 {{ 优秀 = \"优\", … }}")
+    if kind == "required":
+        facts = params.get("facts", [])
+        if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
+            raise RuleFileError(f"{where}：facts 应为文字列表，例如 [\"unit\", \"year\"]")
+    for key in ("status", "code"):
+        if key in params and not isinstance(params[key], str):
+            raise RuleFileError(f"{where}：{key} 应为加引号的文字，而不是 {params[key]!r}")
