@@ -6,21 +6,25 @@ Pure Python and regular expressions; the vocabulary comes from the rule pack (vo
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .vocab import WIDTH, Vocab
+from .vocab import Vocab
 
 D = Decimal
 INF = D("Infinity")
 _MAG = {"万": D(10000), "千": D(1000), "亿": D(100000000), None: D(1)}
-_CLAUSE = re.compile(r"[,;。!?\n]|(?:^|(?<=[^\d.]))\d{1,2}[、.](?!\d)|\(\d{1,2}\)")
-_STOP = re.compile(r"[,;。!?\n、:]")
-_CLAUSE_END = re.compile(r"[,;。!?\n:]")
+# both widths throughout: the text is never rewritten, so positions are those of the text as typed
+_CLAUSE = re.compile(r"[,，;；。!！?？\n]|(?:^|(?<=[^\d.．]))\d{1,2}[、.．](?!\d)|[(（]\d{1,2}[)）]")
+_STOP = re.compile(r"[,，;；。!！?？\n、:：]")
+_CLAUSE_END = re.compile(r"[,，;；。!！?？\n:：]")
 _RATE = re.compile(r"([\u4e00-\u9fff]{1,10}?)率")
 _CJK_TAIL = re.compile(r"[\u4e00-\u9fff]+$")
 _YEARS = re.compile(r"((?:19|20)\d{2})\s*年")
-_ENUM = re.compile(r"^\s*(?:\d{1,2}[、.]|\(\d{1,2}\)|[一二三四五六七八九十]{1,3}、)\s*")
+_ENUM = re.compile(r"^\s*(?:\d{1,2}[、.．]|[(（]\d{1,2}[)）]|[一二三四五六七八九十]{1,3}、)\s*")
+_DIGIT = re.compile(r"\d")
+_TWO_CJK = re.compile(r"[\u4e00-\u9fff]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +44,15 @@ class Qty:
     written: str          # the figure as typed, with its comparison words ("≥96%", "95%以上")
 
 
-def normal(text: str) -> str:
-    return text.translate(WIDTH)
+def head_word(head: str, v: Vocab) -> tuple[str, int]:
+    """The comparison word a stretch ends with (spaces and a colon after it allowed) and how
+    many characters it takes from the end, or ("", 0)."""
+    h = head.rstrip(" :：\u3000")
+    for n in v.word_lengths:
+        w = h[-n:]
+        if len(w) == n and w in v.kinds:
+            return w, len(head) - len(h) + n
+    return "", 0
 
 
 def clauses(text: str):
@@ -93,7 +104,9 @@ def other_year(clause: str, year: str | None) -> bool:
 def quantities(text: str, v: Vocab, year: str | None = None) -> list[Qty]:
     """Every figure with a unit in text, with its comparison; figures in a clause that speaks of a
     change, an average or a rate per period (skip words) and ordinals (第3次) are left out."""
-    t = normal(text)
+    if not _DIGIT.search(text):
+        return []   # most completions are words (均达到预期管理要求)
+    t = text
     out = []
     for cs, ce in clauses(t):
         clause = t[cs:ce]
@@ -109,14 +122,14 @@ def quantities(text: str, v: Vocab, year: str | None = None) -> list[Qty]:
             tail = v.tail_cmp.match(clause, m.end()) if v.tail_cmp is not None else None
             if tail:
                 cmp = v.kinds[tail.group(1)]
-            hm = v.head_cmp.search(head) if v.head_cmp is not None else None
-            if hm and (not cmp or cmp == "="):
-                cmp = v.kinds[hm.group(1)]
-            w_start = m.start() - (len(hm.group(0)) if hm and v.kinds[hm.group(1)] != "=" else 0)
+            hw, hlen = head_word(head, v)
+            if hw and (not cmp or cmp == "="):
+                cmp = v.kinds[hw]
+            w_start = m.start() - (hlen if hw and v.kinds[hw] != "=" else 0)
             w_end = tail.end() if tail else m.end()
-            value = D(m.group(1)) * _MAG[m.group(2)]
-            unit = m.group(4)
-            key_head = head[:hm.start()] if hm else head
+            value = D(m.group(1).replace("．", ".")) * _MAG[m.group(2)]
+            unit = "%" if m.group(4) == "％" else m.group(4)
+            key_head = head[:len(head) - hlen] if hw else head
             kt = _CJK_TAIL.search(key_head.rstrip(": "))
             key = kt.group(0)[-4:] if kt else ""
             out.append(Qty(value, unit, cmp, bool(m.group(3)), rate_names(head, v) if unit == "%" else (),
@@ -195,17 +208,25 @@ def told(text: str, v: Vocab, year: str | None = None) -> list[Told]:
     3667个行道树窝补绿 (figure, measure word, noun)."""
     if v.noun_re is None or not text:
         return []
-    t = normal(text)
+    present = [n for n in v.nouns if n in text]
+    if not present or not _DIGIT.search(text):
+        return []
+    t = text
     out = []
-    for m in v.noun_re.finditer(t):
+    stops = None
+    for m in v.nouns_re(present).finditer(t):
         noun = m.group(0)
         measures = v.nouns[noun]
         got = _before(t, m.start(), measures, v) or _after(t, m.end(), measures, v)
         if got is None:
             continue
         q_start, q_end, num, mag, more, measure, head_word, tail_word = got
-        c0 = max((s.end() for s in _CLAUSE_END.finditer(t, 0, min(m.start(), q_start))), default=0)
-        c1 = next((s.start() for s in _CLAUSE_END.finditer(t, max(m.end(), q_end))), len(t))
+        if stops is None:
+            stops = [s.start() for s in _CLAUSE_END.finditer(t)]
+        i0 = bisect_left(stops, min(m.start(), q_start))
+        c0 = stops[i0 - 1] + 1 if i0 else 0
+        i1 = bisect_left(stops, max(m.end(), q_end))
+        c1 = stops[i1] if i1 < len(stops) else len(t)
         clause = t[c0:c1]
         if (v.skip_re is not None and v.skip_re.search(clause)) or other_year(clause, year):
             continue
@@ -213,7 +234,7 @@ def told(text: str, v: Vocab, year: str | None = None) -> list[Told]:
             continue
         lo, hi, hi_open = _range(num, mag, more, head_word, tail_word, v)
         qual = t[max(c0, m.start() - 2):m.start()] if q_start > m.start() else ""
-        qual = qual if re.fullmatch(r"[\u4e00-\u9fff]{2}", qual) else ""
+        qual = qual if _TWO_CJK.fullmatch(qual) else ""
         before = t[max(c0, m.start() - 4):m.start()]
         mark = next((w for w in v.qualifiers if before.endswith(w)), "")
         out.append(Told(noun, measure, lo, hi, hi_open, qual, mark, _ENUM.sub("", text[c0:c1].strip()),
@@ -226,7 +247,7 @@ def _before(t: str, at: int, measures, v: Vocab):
     stretch = t[max(0, at - 16):at]
     for m in v.qty.finditer(stretch):
         gap = stretch[m.end():]
-        if m.group(4) in measures and len(gap) <= 2 and not _STOP.search(gap) and not re.search(r"\d", gap):
+        if m.group(4) in measures and len(gap) <= 2 and not _STOP.search(gap) and not _DIGIT.search(gap):
             off = at - len(stretch)
             return off + m.start(), off + m.end(), m.group(1), m.group(2), bool(m.group(3)), m.group(4), "", ""
     return None
@@ -240,10 +261,10 @@ def _after(t: str, at: int, measures, v: Vocab):
     if m is None or m.start() > v.window:
         return None
     gap = stretch[:m.start()]
-    if _STOP.search(gap) or re.search(r"\d", gap) or (v.noun_re.search(gap)) or m.group(4) not in measures:
+    if _STOP.search(gap) or _DIGIT.search(gap) or v.noun_re.search(gap) or m.group(4) not in measures:
         return None
-    hm = v.head_cmp.search(gap) if v.head_cmp is not None else None
+    hw, _ = head_word(gap, v)
     tm = v.tail_cmp.match(stretch, m.end()) if v.tail_cmp is not None else None
     end = tm.end() if tm else m.end()
     return (at + m.start(), at + end, m.group(1), m.group(2), bool(m.group(3)), m.group(4),
-            hm.group(1) if hm else "", tm.group(1) if tm else "")
+            hw, tm.group(1) if tm else "")

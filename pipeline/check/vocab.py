@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-# Full-width ASCII (digits, %, ＞, ，, ：) to half-width, one character for one, so that positions
-# in the normalised text are positions in the text as typed.
+# Full-width ASCII to half-width, for the pack's own words (the checks read texts as typed, both
+# widths in their patterns).
 WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
+_WIDE = {c - 0xFEE0: c for c in range(0xFF01, 0xFF5F)}
 _LISTS = ("at_least", "at_most", "neutral", "approx", "below", "more", "lower_is_better",
           "name_fillers", "units", "skip", "qualifiers")
 
@@ -41,8 +42,9 @@ class Vocab:
     qty: re.Pattern | None = None
     noun_re: re.Pattern | None = None
     skip_re: re.Pattern | None = None
-    head_cmp: re.Pattern | None = None
+    word_lengths: tuple[int, ...] = ()               # lengths of the comparison words, longest first
     tail_cmp: re.Pattern | None = None
+    _noun_res: dict = field(default_factory=dict, repr=False)
     kinds: dict = field(default_factory=dict)        # comparison word → ">=" | "<=" | "~" | "=" | "<"
 
     @classmethod
@@ -71,16 +73,25 @@ class Vocab:
         for key, mark in (("neutral", "="), ("approx", "~"), ("below", "<"), ("at_most", "<="), ("at_least", ">=")):
             for w in lists[key]:
                 kinds[w] = mark
-        qty = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([万千亿])?\s*(" + _alt(lists["more"] or ["余"])
-                         + r")?\s*(%|‰|" + _alt(units) + ")")
+                kinds[w.translate(_WIDE)] = mark   # ＞＝ as typed on a full-width keyboard
+        qty = re.compile(r"(?<![\d.．])(\d+(?:[.．]\d+)?)\s*([万千亿])?\s*(" + _alt(lists["more"] or ["余"])
+                         + r")?\s*(%|％|‰|" + _alt(units) + ")")
         words = _alt(kinds)
         return cls(**lists, nouns={k.translate(WIDTH): tuple(v) for k, v in nouns.items()},
                    approx_tolerance=tol, window=window, qty=qty,
                    noun_re=re.compile(_alt(nouns)) if nouns else None,
                    skip_re=re.compile(_alt(lists["skip"])) if lists["skip"] else None,
-                   head_cmp=re.compile("(" + words + r")\s*[:：]?\s*$") if words else None,
+                   word_lengths=tuple(sorted({len(w) for w in kinds}, reverse=True)),
                    tail_cmp=re.compile(r"\s*(" + words + ")") if words else None,
                    kinds=kinds)
+
+    def nouns_re(self, present: list[str]) -> re.Pattern:
+        """The alternation of just these key nouns (most texts name one or two), built once."""
+        key = tuple(present)
+        pat = self._noun_res.get(key)
+        if pat is None:
+            pat = self._noun_res[key] = re.compile(_alt(present))
+        return pat
 
     def lower_better(self, text: str) -> bool:
         return any(w in text for w in self.lower_is_better)
