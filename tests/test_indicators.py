@@ -279,3 +279,20 @@ def test_planted_and_consistent_forms(tmp_path: Path):
     assert s["planted"] > 30 and s["consistent_forms"] >= 2
     assert s["recall"] >= 0.9 and s["precision"] >= 0.9 and s["consistent_with_findings"] == 0
 
+
+
+@pytest.mark.parametrize("target, result", [
+    ("满意率≥90%", "群众满意率95%、企业满意率88%"),        # the figure named exactly answers the target
+    ("≥95%", "亮灯率97%，故障率0.3%"),                      # two figures, an unnamed target: not compared
+    ("运行故障率：≤0.5%", "报修及时率达到100%"),             # another measure
+    ("完成3个项目", "完成了3个项目中的2个"),
+    ("90%-95%", "93%"),
+])
+def test_completions_not_matched_with_the_target_give_nothing(tmp_path: Path, target, result):
+    assert ind_findings(form(tmp_path / "f.xlsx", [(target, result)])) == []
+
+
+def test_part_of_the_year_is_not_the_year(tmp_path: Path):
+    p = form(tmp_path / "f.xlsx", [("及时受理信访投诉", "全年累计受理城管领域投诉403起。")],
+             goals_done="目标1完成情况：上半年受理城管领域投诉200起。", report="截至6月底受理城管领域投诉180起。")
+    assert ind_findings(p) == []

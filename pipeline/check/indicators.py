@@ -68,10 +68,17 @@ def _same_row(c: Qty, tq: list[Qty], cq: list[Qty]) -> Qty | None:
     if not same:
         return None
     if c.names:
+        exact = [t for t in same if names_match(t.names, c.names, exact=True)]
+        if len(exact) == 1:
+            return exact[0]
         named = [t for t in same if t.names and names_match(t.names, c.names)]
-        if len(named) == 1:
-            return named[0]
-        if named or any(t.names for t in same):
+        if len(named) == 1 and not exact:
+            t = named[0]
+            # 群众满意率95%、企业满意率88% against 满意率≥90%: the figure named exactly answers it
+            if any(o is not c and names_match(t.names, o.names, exact=True) for o in cq):
+                return None
+            return t
+        if named or exact or any(t.names for t in same):
             return None
     if c.unit != "%" and c.key:
         keyed = [t for t in same if t.key and (t.key.endswith(c.key) or c.key.endswith(t.key))
