@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from ..errors import UsageError
 from . import schema as S
 
-HEAD = "0001"
+HEAD = "0002"   # the latest migration (0002: the web desk's tables, store/desk.py)
 LOCK_ID = 0x5E1FE7A1   # PostgreSQL advisory lock held while migrating
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
