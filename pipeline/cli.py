@@ -355,6 +355,9 @@ def _ending(exc: BaseException, args: list[str] | None = None) -> int:
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt) or "Abort" in kinds:
         return 130  # main says 已中断
+    if isinstance(exc, BrokenPipeError):  # `selfeval … | more` closed early: nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     if isinstance(exc, OSError) and (message := _output_failure(exc)):
         render.failure(message)
         return 2
@@ -365,6 +368,9 @@ def _ending(exc: BaseException, args: list[str] | None = None) -> int:
 def main(args: list[str] | None = None) -> None:
     """The console script: never a traceback on screen, always a documented exit code."""
     _state["out"] = None
+    for stream in (sys.stdout, sys.stderr):  # a GBK console or file never fails on a character
+        if hasattr(stream, "reconfigure") and stream.encoding.lower().replace("-", "") != "utf8":
+            stream.reconfigure(errors="replace")
     try:
         code = app(args=args, prog_name="selfeval", standalone_mode=False)
     except SystemExit as exc:
@@ -377,6 +383,7 @@ def main(args: list[str] | None = None) -> None:
 
 
 from . import collect_cli  # noqa: E402  the collection's commands (roster, status, accept, …)
+from .web import cli as web_cli  # noqa: E402,F401  the web desk's commands (serve, user)
 
 if __name__ == "__main__":  # python -m pipeline.cli: run the module the other command modules register on
     from pipeline.cli import main as _main
