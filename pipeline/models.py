@@ -88,6 +88,8 @@ class OrgRow:
     is_summary: bool
     position: int
     amounts: dict[str, Amount] = field(default_factory=dict)
+    measure: str = "final"   # final | budget | adjusted_budget | opening (a table's value column)
+    role: str = ""           # "subtotal": a 小计 row inside the table, neither summary nor sub-unit
 
     def filled(self) -> bool:
         return any(a.value is not None for a in self.amounts.values())
@@ -130,6 +132,9 @@ class UnitForm:
     block_cells: dict[str, str] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     report_figures: list | None = None   # (block.field, 万元, fragment) stated in the report
+    template: str = ""                   # the layout's fingerprint (read/book.py)
+    joined: list[str] = field(default_factory=list)      # continuation sheets joined to this form
+    magnitude: list[str] = field(default_factory=list)   # tables ~10,000× the others (元 as 万元)
 
     @property
     def unit_name(self) -> str:
@@ -157,6 +162,7 @@ class FileResult:
     path: str = ""           # where the run found it (set by the run, not the reader)
     return_name: str = ""    # its marked-up copy under OUT/returns/, once written
     return_error: str = ""   # why no marked-up copy could be written
+    template: str = ""       # the forms' layout fingerprints (standard, budget_actual, split_sheet, …)
 
 
 FINDING_COLUMNS = ["file", "sheet", "unit", "year", "rule", "severity", "block", "org", "field",

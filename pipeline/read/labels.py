@@ -9,9 +9,16 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+from .tokens import label_pattern
+
 _SPACE = re.compile(r"\s+")
 _UNIT = re.compile(r"\((?:单位[:：]?)?(?:万元|元|人|个)\)$")
 _ENUM = re.compile(r"^(?:\d+[、.．]|\(\d+\)|[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\))")
+
+
+# the scalar facts that may share one cell with their label (填报单位：X) or with other facts
+INLINE_FACTS = ("unit", "fill_date", "contact", "phone", "filler", "staff_quota", "staff_actual",
+                "score", "grade", "year")
 
 
 def rules_dir() -> Path:
@@ -49,6 +56,12 @@ class Labels:
         self.org_header = {norm(x) for x in org["header"]}
         self.summary = {norm(x) for x in org["summary"]}
         self.summary_contains = [norm(x) for x in org.get("summary_contains", [])]
+        self.subtotal = {norm(x) for x in org.get("subtotal", [])}
+        self.renamed = {norm(x) for x in data.get("generations", {}).get("renamed", [])}
+        self.measures: dict[str, str] = {}
+        for measure, words in data.get("measures", {}).items():
+            for w in words:
+                self.measures[norm(w)] = measure
         self.titles = {b: [norm(x) for x in xs] for b, xs in data["block_titles"].items()}
         self.fields: dict[str, set[str]] = {}
         for key, words in data["fields"].items():
@@ -60,6 +73,8 @@ class Labels:
         for key, words in reversed(list(self.facts.items())):
             for w in words:
                 self._fact_index[w] = key  # the first key listing a word wins
+        inline = [w for k in INLINE_FACTS for w in data["facts"].get(k, [])]
+        self.inline = label_pattern(inline) if inline else None
 
     def fact_of(self, label: str) -> str | None:
         return self._fact_index.get(label)
@@ -67,6 +82,13 @@ class Labels:
     def is_summary(self, org: str) -> bool:
         n = strip_enum(org)
         return n in self.summary or any(w in n for w in self.summary_contains)
+
+    def is_subtotal(self, org: str) -> bool:
+        return strip_enum(org) in self.subtotal
+
+    def measure_of(self, label: str) -> str | None:
+        """预算数 → budget, 决算数 → final, …; a header word with a remark (决算数(万元)) too."""
+        return self.measures.get(label) or self.measures.get(_UNIT.sub("", label))
 
 
 @lru_cache(maxsize=4)

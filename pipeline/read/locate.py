@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..models import Amount, OrgRow, a1
+from decimal import Decimal
+
+from ..models import Amount, Issue, OrgRow, a1
 from .labels import Labels, norm
-from .numbers import yuan_to_wan
 from .sheet import SheetView
+from .summary import mark_summary
+from .tokens import UNIT_FACTOR, unit_decl, unit_in
 
 MAX_HEADER_ROWS = 4
+_YUAN = Decimal(10000)
+_ZERO = Decimal(0)
 MAX_ORG_ROWS = 300
 
 
@@ -17,11 +22,16 @@ MAX_ORG_ROWS = 300
 class Table:
     block: str
     anchor: tuple[int, int]
-    columns: dict[int, str]      # column → field
+    columns: dict[int, str]      # column → field, the final (checked) figures
     first_row: int
     last_row: int                # inclusive bound for data rows, from a side title's merge
-    yuan: bool
+    yuan: bool                   # the table's figures are not in 万元 and are converted
     title: str
+    measures: dict[int, tuple[str, str]] = field(default_factory=dict)  # every column → (field, measure)
+    factor: int = 1              # divide by this for 万元 (元 10000, 千元 10)
+    unit_text: str = ""          # the declaration that governs the table's unit, as written
+    unit_cell: str = ""          # its cell ("" when it is the table's own title or header)
+    words: frozenset = frozenset()  # the header's words, normalised (the template fingerprint)
 
 
 def find_tables(sv: SheetView, lab: Labels) -> list[Table]:
@@ -32,7 +42,57 @@ def find_tables(sv: SheetView, lab: Labels) -> list[Table]:
         if t and t.block not in taken:
             taken.add(t.block)
             tables.append(t)
+    if any(not t.unit_text for t in tables):
+        decls = unit_declarations(sv)
+        if decls:
+            _scope_units(tables, decls)
     return tables
+
+
+def unit_declarations(sv: SheetView) -> list[tuple[int, int, str, str]]:
+    """Cells that only declare a unit of measure (单位：万元, 金额单位：元): (row, col, unit, text)."""
+    out = []
+    for rc, t in sv.labels.items():
+        if "元" in t and len(t) <= 14:
+            raw = sv.g.values.get(rc)
+            u = unit_decl(raw) if isinstance(raw, str) else None
+            if u:
+                out.append((rc[0], rc[1], u, raw.strip()))
+    return sorted(out)
+
+
+def _scope_units(tables: list[Table], decls) -> None:
+    """A declaration at most 3 rows above a table's header (above it, at its top right corner, in
+    its header row) belongs to that table; one farther up (under the form's title) governs every
+    table below it until the next such one. A table's own title or header words come first."""
+    order = sorted(tables, key=lambda t: t.anchor[0])
+    own: dict[int, tuple] = {}
+    wide = []
+    for d in decls:
+        r = d[0]
+        owner = None
+        prev_end = -1
+        for t in order:
+            if prev_end < r <= t.anchor[0] and t.anchor[0] - r <= 3:
+                owner = t
+                break
+            prev_end = t.first_row
+        if owner is not None:
+            cur = own.get(id(owner))
+            if cur is None or r > cur[0]:
+                own[id(owner)] = d
+        else:
+            wide.append(d)
+    for t in order:
+        if t.unit_text:
+            continue
+        d = own.get(id(t)) or max((w for w in wide if w[0] < t.anchor[0]), default=None)
+        if d is None:
+            continue
+        r, c, unit, text = d
+        t.unit_text, t.unit_cell = text, a1(r, c)
+        t.factor = UNIT_FACTOR[unit]
+        t.yuan = t.factor != 1
 
 
 def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
@@ -45,33 +105,60 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         while first <= r + MAX_HEADER_ROWS and sv.is_empty((first, c)) and sv.top_left((first, c)) == (first, c):
             first += 1
     header_rows = range(r, first)
-    # per column, the lowest header cell that names a field
+    # the header as a tree: per column, the header cells covering it from the top down; the field
+    # is the lowest cell naming a field, the measure (预算数/决算数…) any cell naming one
     cands: dict[int, set[str]] = {}
+    meas: dict[int, str] = {}
+    field_row: dict[int, int] = {}
     texts: list[str] = []
     for cc in range(c2 + 1, sv.g.ncols):
+        own_keys = None
+        inherited = None
         for hr in reversed(header_rows):
-            if sv.top_left((hr, cc)) != (hr, cc):
+            tl = sv.top_left((hr, cc))
+            t = sv.label(tl)
+            if not t:
                 continue
-            t = sv.label((hr, cc))
-            if t:
-                texts.append(str(sv.g.values.get((hr, cc))))
+            if tl == (hr, cc):
+                texts.append(str(sv.g.values.get(tl)))
+            m = lab.measure_of(t)
+            if m is not None:
+                meas.setdefault(cc, m)
+                continue
             keys = lab.fields.get(t)
-            if keys:
-                cands[cc] = keys
-                break
+            if keys and own_keys is None and inherited is None:
+                if tl == (hr, cc):
+                    own_keys = keys
+                    field_row[cc] = hr
+                elif tl[0] == hr:
+                    inherited = keys  # a field header merged across its sub-columns
+                    field_row[cc] = hr
+        if own_keys is not None:
+            cands[cc] = own_keys
+        elif inherited is not None and cc in meas:
+            cands[cc] = inherited
+    if meas:
+        _inherit_fields(sv, cands, meas, field_row)
     if not cands:
         return None
     title = _title(sv, anchor)
     block = _choose_block(cands, title, lab)
     if block is None:
         return None
-    columns: dict[int, str] = {}
+    measures: dict[int, tuple[str, str]] = {}
     for cc, keys in sorted(cands.items()):
+        m = meas.get(cc, "final")
         for key in keys:
             b, f = key.split(".")
-            if b == block and f not in columns.values():
-                columns[cc] = f
+            if b == block and (f, m) not in measures.values():
+                measures[cc] = (f, m)
                 break
+    if meas and not any(m == "final" for _, m in measures.values()):
+        # no final column: the latest figure the table has is the one checked
+        order = ["adjusted_budget", "budget", "opening"]
+        best = min((m for _, m in measures.values()), key=lambda m: order.index(m) if m in order else 9)
+        measures = {cc: (f, "final" if m == best else m) for cc, (f, m) in measures.items()}
+    columns = {cc: f for cc, (f, m) in measures.items() if m == "final"}
     if len(columns) < 2:
         return None
     last = first + MAX_ORG_ROWS
@@ -80,9 +167,23 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         sr1, sc1, sr2, sc2 = sv.merge_at[side]
         if sr2 >= first:
             last = sr2
-    all_text = unicodedata.normalize("NFKC", title + " " + " ".join(texts))
-    yuan = ("(元)" in all_text or "单位:元" in all_text) and "万元" not in all_text  # text is NFKC
-    return Table(block, anchor, columns, first, last, yuan, title)
+    unit = unit_in(title + " " + " ".join(texts))
+    factor = UNIT_FACTOR.get(unit, 1)
+    return Table(block, anchor, columns, first, last, factor != 1, title, measures, factor,
+                 (title or "表头") if unit else "", "", frozenset(norm(x) for x in texts))
+
+
+def _inherit_fields(sv: SheetView, cands, meas, field_row) -> None:
+    """Where merges are unknown (.ods), a sub-column (决算数) under a field header that spans it
+    has no field of its own: it takes the field of the column to its left when that column has
+    a field above its own measure and this column is empty at the field's row."""
+    for cc in sorted(meas):
+        if cc in cands or cc - 1 not in cands or cc - 1 not in meas:
+            continue
+        fr = field_row.get(cc - 1)
+        if fr is not None and sv.is_empty((fr, cc)) and meas[cc] != meas[cc - 1]:
+            cands[cc] = cands[cc - 1]
+            field_row[cc] = fr
 
 
 def _title(sv: SheetView, anchor) -> str:
@@ -120,12 +221,23 @@ def _choose_block(cands: dict[int, set[str]], title: str, lab: Labels) -> str | 
     return top[0] if best >= 2 else None
 
 
-def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list[OrgRow]:
+def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
+              issues: list | None = None) -> list[OrgRow]:
+    """Every org row of the table, one OrgRow per value column set (measure) of each; the summary
+    row and subtotals marked by summary.py."""
     rows: list[OrgRow] = []
     c = t.anchor[1]
-    number, raw, block, columns = sv.number, sv.raw, t.block, list(t.columns.items())  # per-cell loop
-    summary_seen = False
+    number, raw, block = sv.number, sv.raw, t.block  # per-cell loop
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for cc, (fld, m) in t.measures.items():
+        groups.setdefault(m, []).append((cc, fld))
+    finals = groups.pop("final", [])
+    ordered = [("final", finals)] + sorted(groups.items())
+    convert = t.factor != 1
+    factor = Decimal(t.factor)
+    all_cols = list(t.measures)
     skip_to = -1
+    n_data = 0
     for r in range(t.first_row, min(t.last_row, sv.g.nrows - 1) + 1):
         if r < skip_to:
             continue
@@ -138,7 +250,9 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list
         if org_label in lab.org_header:
             break
         org_raw = sv.text((r, c)) if tl == (r, c) else ""
-        if not org_raw and all(sv.is_empty((r, cc)) for cc in t.columns):
+        if not org_raw and tl == (r, c) and (r, c) in sv.g.formulas:
+            org_raw = _formula_text(sv, (r, c), t.block, issues)
+        if not org_raw and all(sv.is_empty((r, cc)) for cc in all_cols):
             if _text_left(sv, r, c):
                 break  # a section title in the columns left of the table
             nxt = _next_org_row(sv, lab, t, r, stop_rows)
@@ -146,20 +260,32 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int]) -> list
                 break
             skip_to = nxt  # a blank row inside the table: the org rows go on below it
             continue
-        is_summary = bool(org_raw) and not summary_seen and lab.is_summary(org_raw)
-        summary_seen |= is_summary
-        row = OrgRow(block=t.block, org=org_raw, org_cell=sv.ref((r, c)), is_summary=is_summary,
-                     position=len(rows))
-        amounts = row.amounts
-        for cc, field in columns:
-            rc = (r, cc)
-            value, status, note = number(rc)
-            if value is not None and (t.yuan or note[:1] == "元"):
-                value = yuan_to_wan(value)
-                note = ("元→万元 " + note.removeprefix("元")).strip()
-            amounts[field] = Amount(block, field, value, a1(r, cc), raw(rc), status, note)
-        rows.append(row)
+        org_cell = sv.ref((r, c))
+        for m, cols in ordered:
+            row = OrgRow(block=t.block, org=org_raw, org_cell=org_cell, is_summary=False,
+                         position=n_data, measure=m)
+            amounts = row.amounts
+            for cc, fld in cols:
+                rc = (r, cc)
+                value, status, note = number(rc)
+                if value is not None and (convert or note[:1] == "元"):
+                    f = factor if convert else _YUAN
+                    value = value / f if value else _ZERO
+                    note = (("千元" if t.factor == 10 else "元") + "→万元 " + note.removeprefix("元")).strip()
+                amounts[fld] = Amount(block, fld, value, a1(r, cc), raw(rc), status, note)
+            rows.append(row)
+        n_data += 1
+    mark_summary(rows, lab)
     return rows
+
+
+def _formula_text(sv: SheetView, rc, block: str, issues: list | None) -> str:
+    """An org name that is a formula without a stored result: its text, kept inert, and an issue."""
+    text = "=" + sv.g.formulas[rc]
+    if issues is not None:
+        issues.append(Issue("FORMULA_NO_RESULT", sv.ref(rc), block, "org", text, text,
+                            f"机构名称 {sv.ref(rc)} 是公式“{text}”，文件中没有计算结果"))
+    return text
 
 
 def _next_org_row(sv: SheetView, lab: Labels, t: Table, blank: int, stop_rows: set[int]) -> int | None:
@@ -173,7 +299,7 @@ def _next_org_row(sv: SheetView, lab: Labels, t: Table, blank: int, stop_rows: s
         label = sv.label((r, c))
         if tl[1] < c or label in lab.org_header or label in lab.all_facts or _text_left(sv, r, c):
             return None
-        has_amount = any(not sv.is_empty((r, cc)) for cc in t.columns)
+        has_amount = any(not sv.is_empty((r, cc)) for cc in t.measures)
         if sv.text((r, c)) and tl == (r, c) and has_amount:
             return r
         if has_amount or sv.text(tl):

@@ -9,7 +9,8 @@ from decimal import Decimal, InvalidOperation
 BLANK_MARKS = {"-", "--", "—", "——", "/", "\\", "无", "空", "-/-", "不适用"}
 
 _NUM = re.compile(r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)(.*)$", re.S)
-_PAREN_NEG = re.compile(r"^\((\d+(?:\.\d+)?)\)$")
+_PAREN_NEG = re.compile(r"^\((\d+(?:\.\d*)?|\.\d+)\)(?:万元)?$")
+_NEG_MARKS = "△▲"
 _ZERO = Decimal(0)
 _INF = float("inf")
 
@@ -46,8 +47,10 @@ def parse_amount(value: object) -> tuple[Decimal | None, str, str]:
     if s in BLANK_MARKS:
         return None, "blank", "mark"
     s = s.replace(",", "").replace(" ", "").replace("\u3000", "")
+    if s[0] in _NEG_MARKS:  # △12.50 / ▲12.50: the accounting minus (－ is '-' after NFKC)
+        s = "-" + s[1:]
     m = _PAREN_NEG.match(s)
-    if m:
+    if m:  # (12.50), （12.50） after NFKC: an accountant's negative
         return -Decimal(m.group(1)), "ok", ""
     m = _NUM.match(s)
     if not m:

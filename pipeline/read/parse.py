@@ -11,6 +11,8 @@ from .indicators import goals, indicators
 from .guard import Rejected
 from .labels import Labels, load_labels, norm
 from ..check.narrative import extract
+from .book import check_magnitude, file_template, fingerprint, join_continuations
+from .facts import read_facts
 from .locate import find_tables, read_rows
 from .ooxml import ref_to_rc
 from .open import read_book, read_bytes, sha256_of
@@ -36,7 +38,8 @@ def read_file(path: Path, rel: str) -> FileResult:
         return FileResult(rel, sha, "rejected", "NO_FORM",
                           "工作簿中没有找到自评表（没有“机构名称”及收入、支出等表格）", source_format=book.source_format)
     return FileResult(rel, sha, "accepted", forms=forms, units=len(forms), source_format=book.source_format,
-                      full_calc=book.full_calc, guard_s=book.guard_s, read_s=time.perf_counter() - t0)
+                      full_calc=book.full_calc, guard_s=book.guard_s, read_s=time.perf_counter() - t0,
+                      template=file_template(forms))
 
 
 def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm]:
@@ -56,6 +59,7 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
         if grid.hidden and any(isinstance(v, (int, float)) and not isinstance(v, bool)
                                for v in grid.values.values()):
             hidden_figures.append((pos, grid))
+    placed = join_continuations(placed)
     forms = [f for _, f in placed]
 
     def owner(pos: int) -> UnitForm | None:
@@ -69,6 +73,10 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
             f.report = Fact(rep.value, f"'{grid.name}'!{rep.cell}", rep.raw)
     for f in forms:  # done here so that the workers, not the parent, scan the reports
         f.report_figures = extract(str(f.report.value), f.year_value or None) if f.report else []
+        check_magnitude(f)
+        if f.joined:
+            f.template = fingerprint(f, lab.renamed, set()) if f.template == "standard" else \
+                "+".join(dict.fromkeys(f.template.split("+") + ["split_sheet"]))
     for pos, grid in hidden_figures:
         f = owner(pos)
         if f is not None:
@@ -84,13 +92,18 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
         return None
     form = UnitForm(file=rel, sheet=sv.g.name)
     anchors = {t.anchor[0] for t in tables}
+    words: set[str] = set()
     for t in tables:
         stop = {a for a in anchors if a > t.anchor[0]}
-        form.rows.extend(read_rows(sv, lab, t, stop))
+        form.rows.extend(read_rows(sv, lab, t, stop, form.issues))
         form.block_cells[t.block] = sv.ref(t.anchor)
+        words |= t.words
         if t.yuan:
-            form.issues.append(Issue("YUAN_CONVERTED", sv.ref(t.anchor), t.block, "", "", t.title,
-                                     f"“{t.title or '表头'}”标明单位为元，该表金额已换算为万元"))
+            unit = "千元" if t.factor == 10 else "元"
+            where = f"{t.unit_cell} 的“{t.unit_text}”" if t.unit_cell else f"“{t.title or '表头'}”"
+            form.issues.append(Issue("YUAN_CONVERTED", sv.ref(t.anchor), t.block, "", "",
+                                     t.unit_text if t.unit_cell else t.title,
+                                     f"{where}标明单位为{unit}，该表金额已换算为万元"))
     yuan_tables = {t.block for t in tables if t.yuan}
     for row in form.rows:
         if row.block in yuan_tables:
@@ -103,6 +116,7 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
         if block not in form.block_cells:
             form.issues.append(Issue("BLOCK_MISSING", "", block, "", "", "", f"{BLOCK_LABELS[block]}表"))
     _facts(sv, lab, form)
+    form.template = fingerprint(form, lab.renamed, words)
     _hidden(sv, form)
     if sv.g.hidden:
         form.issues.append(Issue("HIDDEN_CONTENT", "", "unit", "sheet", "", sv.g.name,
@@ -119,69 +133,18 @@ def _value_right(sv: SheetView, rc, lab: Labels) -> Fact | None:
 
 
 def _facts(sv: SheetView, lab: Labels, form: UnitForm) -> None:
-    found: dict[str, tuple[int, int]] = {}
-    for rc in sorted(sv.labels):
-        label = sv.labels[rc]
-        key = lab.fact_of(label)
-        # most texts are neither a label nor "label：value" (a colon survives norm as ':'):
-        # their raw text is not needed
-        if key is None and ":" not in label and "年度" not in label:
-            continue
-        raw = sv.text(rc)
-        if key is None:
-            m = _INLINE.match(norm(raw)) if raw else None
-            if m:
-                key = lab.fact_of(norm(m.group(1)))
-        if key is None:
-            if form.year is None and "年度" in raw:
-                m = _YEAR.search(raw)
-                if m:
-                    form.year = Fact(m.group(1), sv.ref(rc), raw)
-            continue
-        if key in found:
-            continue
-        found[key] = rc
-        _set_fact(sv, lab, form, key, rc, raw)
+    """Scalar facts (facts.py); the sections below them are read here."""
+    def structural(key: str, rc, raw: str) -> None:
+        if key == "goals_expected":
+            goals(sv, lab, form, rc)
+        elif key == "indicator_header":
+            indicators(sv, lab, form, rc)
+        elif key == "evaluator_name":
+            _evaluators(sv, form, rc)
+        elif key == "report":
+            form.report = _report_below(sv, rc)
 
-
-def _set_fact(sv: SheetView, lab: Labels, form: UnitForm, key: str, rc, raw: str) -> None:
-    inline = re.split(r"[:：]", raw, maxsplit=1)
-    inline_val = inline[1].strip() if len(inline) == 2 else ""
-    if key in ("unit", "fill_date", "contact", "phone", "staff_quota", "staff_actual",
-               "duties", "work", "overall"):
-        v = sv.value_right(rc, lab.all_facts)
-        fact = Fact(sv.text(v), sv.ref(v), sv.raw(v)) if sv.text(v) else None
-        if fact is None and inline_val:
-            fact = Fact(inline_val, sv.ref(rc), raw)
-        if fact is not None and key in ("staff_quota", "staff_actual"):
-            num, status, _ = sv.number(v)
-            fact = Fact(num if status == "ok" else None, fact.cell, fact.raw)
-        setattr(form, key, fact)
-    elif key == "score":
-        v = sv.value_right(rc, lab.all_facts)
-        num, status, _ = sv.number(v)
-        if status != "blank":
-            form.score = Fact(num, sv.ref(v), sv.raw(v))
-    elif key == "grade":
-        form.grade = _value_right(sv, rc, lab)
-    elif key == "filler":
-        m = re.search(r"填(?:报|表)人[^:：]*[:：]\s*(\S*)", raw)
-        name = m.group(1) if m else ""
-        if "电话" in name:
-            name = ""  # the name was left blank: the next label follows the colon
-        form.filler = Fact(name, sv.ref(rc), raw) if name else _value_right(sv, rc, lab)
-        if form.phone is None:
-            mp = re.search(r"电话[:：]\s*([\d\-]{6,})", raw)
-            if mp:
-                form.phone = Fact(mp.group(1), sv.ref(rc), raw)
-    elif key == "goals_expected":
-        goals(sv, lab, form, rc)
-    elif key == "indicator_header":
-        indicators(sv, lab, form, rc)
-    elif key == "evaluator_name":
-        _evaluators(sv, form, rc)
-    elif key == "report":
-        form.report = _report_below(sv, rc)
+    read_facts(sv, lab, form, structural)
 
 
 def _evaluators(sv: SheetView, form: UnitForm, rc) -> None:

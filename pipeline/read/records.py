@@ -14,8 +14,8 @@ from .indicators import pack_texts
 from .labels import strip_enum
 from ..write.exports import Guarded, guard
 
-VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw"]
-VALUE_SAFE = ("block", "field", "value", "cell")
+VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw", "measure"]
+VALUE_SAFE = ("block", "field", "value", "cell", "measure")
 _VALUES_CSV = Guarded(VALUE_COLUMNS, VALUE_SAFE)
 FACTS = ("unit", "year", "contact", "score", "grade", "staff_quota", "staff_actual", "report")
 
@@ -27,6 +27,8 @@ _FACT_KEYS = {n: ("f_" + n, f"f_{n}@cell", f"f_{n}@raw") for n in FACTS}
 _BLOCK_COLS = {b: [(f"{b}.{f}", f"{b}.{f}@cell", f"{b}.{f}@cells") for f in fields]
                for b, fields in BLOCK_FIELDS.items()}
 _DERIVED = {b: f"{b}@derived" for b in BLOCK_FIELDS}
+# the budget a final figure is measured against (预算执行率): the adjusted budget, else the budget
+_PLAN = {(b, f): (f"{b}.{f}~plan", f"{b}.{f}~plan@cell") for b, fields in BLOCK_FIELDS.items() for f in fields}
 
 
 @dataclass(slots=True)
@@ -70,13 +72,21 @@ def records(form: UnitForm) -> tuple[list[dict], dict, list[tuple]]:
     merged: dict[str, dict] = {}
     value_rows = []
     head = (guard(form.file), guard(form.sheet), guard(unit), guard(year))
+    plans: dict[tuple, tuple] = {}
     for row in form.rows:
         org = guard(row.org)
-        key = "__summary__" if row.is_summary else (strip_enum(row.org) or f"#{row.position}")
+        measure = row.measure
+        for fld, amt in row.amounts.items():
+            if amt.status != "blank" or amt.raw:
+                value_rows.append((*head, org, row.block, fld, fmt(amt.value), amt.cell, guard(amt.raw), measure))
+        if row.role:
+            continue  # a subtotal: in values.csv, never a sub-unit of the checks
+        okey = "__summary__" if row.is_summary else (strip_enum(row.org) or f"#{row.position}")
+        key = okey if measure == "final" else f"{measure}|{okey}"
         rec = merged.get(key)
         if rec is None:
             rec = merged[key] = {**base, "org": row.org, "is_summary": row.is_summary,
-                                 "position": len(merged)}
+                                 "position": len(merged), "measure": measure}
         k_org, k_org_cell = _ORG_KEYS[row.block]
         rec[k_org] = row.org
         rec[k_org_cell] = row.org_cell
@@ -86,16 +96,28 @@ def records(form: UnitForm) -> tuple[list[dict], dict, list[tuple]]:
             rec[k_cell] = amt.cell
             rec[k_status] = amt.status
             rec[k_raw] = amt.raw
-            if amt.status != "blank" or amt.raw:
-                value_rows.append((*head, org, row.block, fld, fmt(amt.value), amt.cell, guard(amt.raw)))
+            if measure in ("budget", "adjusted_budget") and amt.value is not None:
+                pk = (okey, row.block, fld)
+                if measure == "adjusted_budget" or pk not in plans:
+                    plans[pk] = (amt.value, amt.cell)
+        if form.magnitude:
+            rec["magnitude"] = tuple(form.magnitude)
+    for (okey, block, fld), (value, cell) in plans.items():
+        rec = merged.get(okey)
+        if rec is not None:
+            k_plan, k_plan_cell = _PLAN[block, fld]
+            rec[k_plan], rec[k_plan_cell] = value, cell
     orgs = list(merged.values())
-    return orgs, _unit_record(base, form, orgs), value_rows
+    finals = [o for o in orgs if o["measure"] == "final"]
+    return orgs, _unit_record(base, form, finals), value_rows
 
 
 def _unit_record(base: dict, form: UnitForm, orgs: list[dict]) -> dict:
     """Facts, their cells, and per field the consolidated figure: the summary row's, or the sum of
     the sub-units' where the summary row of that table is blank."""
     rec = dict(base)
+    if form.magnitude:
+        rec["magnitude"] = tuple(form.magnitude)
     for name, (k, k_cell, k_raw) in _FACT_KEYS.items():
         fact = getattr(form, name)
         rec[k] = None if fact is None else fact.value

@@ -41,11 +41,12 @@ class SheetView:
         return self.top_left((rc[0], c2 + 1))
 
     def value_right(self, rc: tuple[int, int], labels: set[str]) -> tuple[int, int]:
-        """The value cell of a label: the cell right of it, or, where merges are unknown (.ods)
-        and that cell is empty, the next filled cell in the row unless it is another label."""
+        """The value cell of a label: the cell right of it, or, where that cell is empty and not
+        merged (merges unknown in .ods, or a form without them), the next filled cell in the row
+        unless it is another label."""
         v = self.right_of(rc)
-        if not self.is_empty(v) or v in self.cover or self.g.merged:
-            return v
+        if not self.is_empty(v) or v in self.cover:
+            return v  # a merged value cell left blank is blank: no looking further
         for cc in range(v[1] + 1, min(v[1] + 8, self.g.ncols)):
             if not self.is_empty((rc[0], cc)):
                 return v if self.label((rc[0], cc)) in labels else (rc[0], cc)
