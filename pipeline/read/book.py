@@ -59,6 +59,10 @@ def _q(sheet: str, cell: str) -> str:
     return cell if not cell or "!" in cell else f"'{sheet}'!{cell}"
 
 
+def _qualified(sheet: str, rec: dict) -> dict:
+    return {k: _q(sheet, v) if k.endswith("cell") and isinstance(v, str) else v for k, v in rec.items()}
+
+
 def _merge(base: UnitForm, cont: UnitForm) -> None:
     sh = cont.sheet
     for name in _FACTS:
@@ -67,8 +71,8 @@ def _merge(base: UnitForm, cont: UnitForm) -> None:
             setattr(base, name, Fact(fact.value, _q(sh, fact.cell), fact.raw))
     base.goals.extend((Fact(e.value, _q(sh, e.cell), e.raw),
                        None if a is None else Fact(a.value, _q(sh, a.cell), a.raw)) for e, a in cont.goals)
-    base.indicators.extend({**i, "cell": _q(sh, i.get("cell", ""))} for i in cont.indicators)
-    base.evaluators.extend({**e, "cell": _q(sh, e.get("cell", ""))} for e in cont.evaluators)
+    base.indicators.extend(_qualified(sh, i) for i in cont.indicators)
+    base.evaluators.extend(_qualified(sh, e) for e in cont.evaluators)
     for i in cont.issues:
         if i.code != "BLOCK_MISSING":
             base.issues.append(Issue(i.code, _q(sh, i.cell), i.block, i.field, i.org, i.raw, i.detail))
