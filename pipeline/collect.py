@@ -336,6 +336,7 @@ def collection(store: Store, year: str | None = None, *, unit_key: str | None = 
     min_chars = int(settings()["explain_min_chars"])
     with store.transaction() as tx:
         units = store.units(tx)
+        given = ids
         rows = store.unit_years(tx, year, unit_key) if ids is None else store.unit_years_by_id(tx, ids)
         ids = [r["id"] for r in rows]
         versions, actions, notes = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -360,7 +361,7 @@ def collection(store: Store, year: str | None = None, *, unit_key: str | None = 
     # a unit-year of a name off the roster whose versions a failed run took back is no unit-year
     out = [uy for uy in out if uy.versions or uy.unit.get("on_roster")]
     years = sorted({uy.year for uy in out} | ({str(year)} if year else set()))
-    if unit_key is None and ids is None:
+    if unit_key is None and given is None:
         have = {(uy.key, uy.year) for uy in out}
         for y in years:
             for k, u in units.items():
