@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -138,9 +139,10 @@ async def login(request: Request):
     error = "用户名或密码不正确"
     ok = False
     if acc is not None and acc["locked_until"] is not None and C._utc(acc["locked_until"]) > now:
-        S.verify_password(None, password)
+        await run_in_threadpool(S.verify_password, None, password)
         error = f"连续输错密码次数过多，请 {S.LOCK_MINUTES} 分钟后再试"
-    elif S.verify_password(acc["password"] if acc else None, password) and not acc["disabled"]:
+    elif await run_in_threadpool(S.verify_password, acc["password"] if acc else None, password) \
+            and not acc["disabled"]:
         ok = True
     with st.transaction() as tx:
         if acc is not None:

@@ -165,7 +165,9 @@ class Desk:
     def save_notes(self, draft: dict, notes: dict[str, str]) -> dict:
         result = json.loads(draft["result"])
         keys = {f["key"] for f in result["findings"] if f["severity"] != "error"}
-        kept = {k: v.strip()[:2000] for k, v in notes.items() if k in keys and v.strip()}
+        kept = dict(json.loads(draft["notes"]))        # boxes not sent keep their 说明
+        kept.update({k: v.strip()[:2000] for k, v in notes.items() if k in keys})
+        kept = {k: v for k, v in kept.items() if k in keys and v}
         with self.store.transaction() as tx:
             D.update_draft(tx, draft["id"], notes=json.dumps(kept, ensure_ascii=False))
         return kept
