@@ -296,3 +296,10 @@ def test_part_of_the_year_is_not_the_year(tmp_path: Path):
     p = form(tmp_path / "f.xlsx", [("及时受理信访投诉", "全年累计受理城管领域投诉403起。")],
              goals_done="目标1完成情况：上半年受理城管领域投诉200起。", report="截至6月底受理城管领域投诉180起。")
     assert ind_findings(p) == []
+
+
+def test_a_subtotal_row_is_not_counted_twice(tmp_path: Path):
+    rows = [("产出目标", "质量指标", "亮灯率≥96%", "亮灯率97%", 40, 38),
+            ("产出目标", "小计", "", "", 40, 38),
+            ("效益目标", "满意度", "满意率达90%以上", "满意率达94%以上", 60, 58)]
+    assert ind_findings(form(tmp_path / "f.xlsx", rows, score=96, points=True)) == []

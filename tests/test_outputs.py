@@ -63,50 +63,91 @@ def test_summary_sheets_and_findings_list_match_csv(result):
     wb = load_workbook(out / "summary.xlsx")
     assert wb.sheetnames == SHEETS
     ws = wb["问题清单"]
+    head = [c.value for c in ws[1]]
+    assert head[:11] == ["序号", "单位", "年度", "审核类型", "处理要求", "问题说明", "单元格", "应为", "实为", "差额", "规则"]
+    col = {h: i for i, h in enumerate(head)}
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     csv_rows = read_csv(out / "findings.csv")
     assert len(rows) == len(csv_rows) == len(report.findings)
     for row, c in zip(rows, csv_rows):
-        assert (row[2], row[6], row[11], row[16]) == (c["rule"], c["file"], c["cell"] or None, c["message"])
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
-    assert {r[10] for r in rows if r[2] == "GRD-001"} == {"评价等次"}  # field names in Chinese
-    assert {r[10] for r in rows if r[2] == "NAR-001"} <= {"收入合计", "支出合计", "基本支出", "公共财政拨款"}
+        assert (row[col["规则"]], row[col["文件"]], row[col["单元格"]], row[col["问题说明"]]) == (
+            c["rule"], c["file"], c["cell"] or None, c["message"])
+        assert row[col["年度"]] == int(c["year"])          # 年度 a number
+    assert ws.freeze_panes == "E2" and ws.auto_filter.ref  # 序号 单位 年度 审核类型 frozen
+    assert {r[col["字段"]] for r in rows if r[col["规则"]] == "GRD-001"} == {"评价等次"}
+    assert {r[col["字段"]] for r in rows if r[col["规则"]] == "NAR-001"} <= {"收入合计", "支出合计", "基本支出", "公共财政拨款"}
     # unit by unit in the order the files were read (by path), errors first within a unit
     order = [m["file"] for m in read_csv(out / "manifest.csv")]
-    pos = [order.index(r[6]) for r in rows]
+    pos = [order.index(r[col["文件"]]) for r in rows]
     assert pos == sorted(pos) and len(set(pos)) >= 2
-    for file in set(r[6] for r in rows):
-        sev = [r[1] for r in rows if r[6] == file]
-        assert sev == sorted(sev, key=["错误", "警告", "提示"].index)
-    fills = {"错误": "FFC7CE", "警告": "FFEB9C", "提示": "DDEBF7"}
-    assert all(ws.cell(row=i, column=2).fill.fgColor.rgb.endswith(fills[r[1]]) for i, r in enumerate(rows, 2))
+    words = ["逻辑性错误", "核实性问题", "提示"]
+    for file in set(r[col["文件"]] for r in rows):
+        sev = [r[3] for r in rows if r[col["文件"]] == file]
+        assert sev == sorted(sev, key=words.index)
+    assert {r[4] for r in rows if r[3] == "逻辑性错误"} == {"必须修改"}
+    assert {r[4] for r in rows if r[3] == "核实性问题"} == {"属实的写明说明"}
+    fills = {"逻辑性错误": "FFC7CE", "核实性问题": "FFEB9C", "提示": "DDEBF7"}
+    assert all(ws.cell(row=i, column=4).fill.fgColor.rgb.endswith(fills[r[3]]) for i, r in enumerate(rows, 2))
+    # 应为 / 实为 / 差额 are numbers, 差额 = 实为 - 应为 with its sign, #,##0.00
+    inc = next(i for i, r in enumerate(rows, 2) if r[col["规则"]] == "INC-001")
+    exp_c, act_c, diff_c = (ws.cell(row=inc, column=col[h] + 1) for h in ("应为", "实为", "差额"))
+    assert all(isinstance(c.value, (int, float)) and c.number_format == "#,##0.00" for c in (exp_c, act_c, diff_c))
+    assert round(act_c.value - exp_c.value, 2) == round(diff_c.value, 2) == 10.0
+    sum1 = next(i for i, r in enumerate(rows, 2) if r[col["规则"]] == "SUM-001")
+    assert ws.cell(row=sum1, column=col["差额"] + 1).value == -10.0
     sub = wb["提交情况"]
     bad = next(r for r in sub.iter_rows(min_row=2) if r[0].value == "坏文件.xlsx")
     assert bad[1].value == "拒收" and bad[1].fill.fgColor.rgb.endswith("FFC7CE") and bad[3].value == "CORRUPT_ZIP"
-    link_row = next(i for i, r in enumerate(rows, 2) if r[2] == "NAR-001" and r[6] == "seed.xlsx")
-    link = ws.cell(row=link_row, column=18).hyperlink
+    link_row = next(i for i, r in enumerate(rows, 2) if r[col["规则"]] == "NAR-001" and r[col["文件"]] == "seed.xlsx")
+    link = ws.cell(row=link_row, column=col["打开标注表"] + 1).hyperlink
     # xlsxwriter writes Windows separators, which Excel and WPS on office PCs expect
     assert link.target.replace("\\", "/") == "returns/seed.xlsx" and link.location == "'自评表'!A71"
+    from pipeline.collect import finding_keys
+
+    assert [r[col["问题编号"]] for r in rows if r[col["文件"]] == "seed.xlsx"] == finding_keys(
+        [f for f in report.findings if f.file == "seed.xlsx"])
+
+
+def consolidation(ws):
+    """汇总表's header row, its column index by header, its per-year total rows and unit rows."""
+    head_row = next(r for r in range(1, 20) if ws.cell(row=r, column=1).value == "序号")
+    head = {ws.cell(row=head_row, column=c).value: c for c in range(1, ws.max_column + 1)}
+    totals = list(range(3, head_row))
+    units = list(range(head_row + 1, ws.max_row + 1))
+    return head_row, head, totals, units
 
 
 def test_consolidation_totals_are_live_and_right(result):
     report, out = result
     ws = load_workbook(out / "summary.xlsx")["汇总表"]
-    header = [c.value for c in ws[1]]
-    col = header.index("收入·收入合计") + 1
+    head_row, head, totals, units = consolidation(ws)
+    assert ws.freeze_panes == f"C{head_row + 1}"
+    col = head["收入·收入合计"]
+    letter = ws.cell(row=head_row, column=col).column_letter
     n = report.units
-    formula_row, fixed_row = n + 2, n + 3
-    letter = ws.cell(row=1, column=col).column_letter
-    assert ws.cell(row=formula_row, column=col).value == f"=SUM({letter}2:{letter}{n + 1})"
+    assert len(units) == n and len(totals) == 1     # one year: one total row
+    assert ws.cell(row=totals[0], column=2).value == f"2021 年度合计（{n} 个单位）"
+    assert ws.cell(row=totals[0], column=col).value == f"=SUBTOTAL(9,{letter}{units[0]}:{letter}{units[-1]})"
     expected = sum((Decimal(str(u["income.total"])) for u in report.unit_rows
                     if u["income.total"] is not None), Decimal(0))
-    assert Decimal(str(ws.cell(row=fixed_row, column=col).value)).quantize(Decimal("0.01")) == expected
-    col_values = [ws.cell(row=r, column=col).value or 0 for r in range(2, n + 2)]
+    col_values = [ws.cell(row=r, column=col).value or 0 for r in units]
     assert Decimal(str(round(sum(col_values), 2))) == expected
-    seed_row = next(r for r in range(2, n + 2) if ws.cell(row=r, column=4).value == "seed.xlsx")
+    seed_row = next(r for r in units if ws.cell(row=r, column=head["文件"]).value == "seed.xlsx")
     assert ws.cell(row=seed_row, column=col).value == 255.18
-    assert "各机构之和" in ws.cell(row=seed_row, column=6).value
-    assert ws.cell(row=seed_row, column=col).number_format == "0.00"
+    assert "各机构之和" in ws.cell(row=seed_row, column=head["数据来源"]).value
+    assert ws.cell(row=seed_row, column=col).number_format == "#,##0.00"
+    by_file = {ws.cell(row=r, column=head["文件"]).value: r for r in units}
+    planted = by_file["县区/planted.xlsx"]
+    row = {h: ws.cell(row=planted, column=c) for h, c in head.items()}
+    assert (row["状态"].value, row["综合得分"].value, row["评价等次"].value) == ("需修改", 89.5, "优")
+    assert row["逻辑性错误"].value == sum(f.file == "县区/planted.xlsx" and f.severity == "error" for f in report.findings)
+    assert row["联系人"].value
+    assert row["收入·收入合计"].fill.fgColor.rgb.endswith("FFC7CE")   # SUM-001 on the summary row's cell
+    assert row["问题清单"].hyperlink.location.startswith("'问题清单'!A")
+    assert row["标注表"].hyperlink.target.replace("\\", "/") == "returns/县区/planted.xlsx"
+    clean = {h: ws.cell(row=by_file["clean.xlsx"], column=c).value for h, c in head.items()}
+    assert clean["状态"] == "无问题" and clean["标注表"] is None and clean["年度"] == 2021
+    assert {ws.cell(row=r, column=head["状态"]).value for r in units} <= {"需修改", "需说明", "无问题"}
 
 
 def test_detail_cells_are_filled_and_commented(result):
@@ -114,7 +155,8 @@ def test_detail_cells_are_filled_and_commented(result):
     ws = load_workbook(out / "summary.xlsx")["明细"]
     header = [c.value for c in ws[1]]
     f = next(x for x in report.findings if x.rule == "INC-001")
-    row = next(r for r in ws.iter_rows(min_row=2) if r[2].value == f.file and r[4].value == f.org)
+    row = next(r for r in ws.iter_rows(min_row=2) if r[header.index("文件")].value == f.file
+               and r[header.index("机构")].value == f.org)
     cell = row[header.index("收入·收入合计")]
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
     assert f.message in cell.comment.text
@@ -130,8 +172,8 @@ def test_returns_mark_every_finding(result):
         target = out / "returns" / (str(Path(file).with_suffix(".xlsx")))
         wb = load_workbook(target)
         assert wb.sheetnames[0] == "问题清单"
-        listed = list(wb["问题清单"].iter_rows(min_row=2, values_only=True))
-        assert [r[3] for r in listed] == [f.message for f in fs]
+        listed = list(wb["问题清单"].iter_rows(min_row=7, values_only=True))
+        assert [r[2] for r in listed] == [f.message for f in fs]
         for f in fs:
             if not f.cell:
                 continue
@@ -200,7 +242,7 @@ def test_no_links_to_returns_that_were_not_written(result, tmp_path):
     out = tmp_path / "noreturns"
     run(report.inbox, out, jobs=1, returns=False)
     ws = load_workbook(out / "summary.xlsx")["问题清单"]
-    assert ws.max_row > 1 and all(ws.cell(row=r, column=18).hyperlink is None for r in range(2, ws.max_row + 1))
+    assert ws.max_row > 1 and all(ws.cell(row=r, column=19).hyperlink is None for r in range(2, ws.max_row + 1))
     assert not (out / "returns").exists()
 
 

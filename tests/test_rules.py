@@ -24,7 +24,7 @@ def test_seed_unit_report_contradiction_is_caught(seed_path):
     f = nar[0]
     assert (f.severity, f.block, f.field, f.cell, f.expected, f.actual, f.diff, f.cells) == (
         "warning", "report", "income.total", "A71", "255.18", "255.12", "0.06", "C15")
-    assert f.message == "评价报告写“收入合计255.12万元”，但表内收入合计为 255.18（C15），相差 0.06"
+    assert f.message == "评价报告写“收入合计255.12万元”，但表内收入合计为 255.18 万元（C15），相差 0.06 万元"
     assert not [x for x in fs if x.severity == "error"]
     assert sorted((x.rule, x.cell) for x in fs if x.rule == "SUM-002") == [
         ("SUM-002", "C13"), ("SUM-002", "C20"), ("SUM-002", "C26"), ("SUM-002", "C32")]
@@ -78,7 +78,7 @@ def test_identity_message_names_cells_and_difference(tmp_path: Path):
     assert len(fs) == 1
     f = fs[0]
     assert (f.cell, f.cells, f.org, f.diff) == ("C14", "D14:H14", "1、局机关", "0.06")
-    assert f.message == f"收入合计 C14 = {g._fmt(old + g.D('0.06'))}，但分项之和 = {g._fmt(old)}（D14:H14），相差 0.06"
+    assert f.message == f"收入合计 C14 = {old + g.D('0.06'):,.2f} 万元，但分项之和 = {old:,.2f} 万元（D14:H14），相差 0.06 万元"
 
 
 def test_rounding_within_tolerance_is_not_an_error(tmp_path: Path):

@@ -12,7 +12,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .findings import make_finding
+from .findings import collapse_issues, make_finding, yuan_blocks
 from .frames import Frames, frame as make_frame
 from ..models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .indicators import indicator
@@ -32,6 +32,9 @@ class Prepared:
         self.pack = pack
         self.seen = {} if seen is None else seen
         self.units = {u["uid"]: u for u in frames.unit_records}
+        for uid, u in self.units.items():   # tables filled in 元: messages quote them as written
+            if (yb := yuan_blocks(frames.form(uid).issues)):
+                u["@yuan"] = yb
 
     @cached_property
     def issues(self) -> pd.DataFrame:
@@ -63,6 +66,9 @@ def identity(rule: Rule, P: Prepared):
     frame = P.f.orgs(["_i", "is_summary"])  # cells and names: from the record, when failing
     for c in cols:
         frame[c] = P.f.num(c)
+    # a cell holding text, an error value or an uncomputed formula is its own finding (TXT-001,
+    # ERR-001, FML-001): an identity through it cannot be decided and is not reported
+    frame["_undecided"] = undecided(P, cols) if len(frame) else False
     req = rule.require
 
     def exact_ok(i: int) -> bool:
@@ -78,7 +84,7 @@ def identity(rule: Rule, P: Prepared):
             need = present[req].all(axis=1)
         else:
             need = present[rhs].any(axis=1)
-        applies = present[lhs] & need & _scope(d, rule.scope)
+        applies = present[lhs] & need & _scope(d, rule.scope) & ~d["_undecided"].astype(bool)
         filled = d[cols].fillna(0.0)
         diff = (filled[lhs] - sum(filled[c] * s for s, c in terms)).abs()
         return ~applies | _within(diff, P.tol, filled.abs().sum(axis=1), applies, d["_i"], exact_ok)
@@ -90,7 +96,15 @@ def identity(rule: Rule, P: Prepared):
         others = [rec.get(c + "@cell") for _, c in terms if rec.get(c + "@cell")]
         return [make_finding(rule, P.unit(rec["uid"]), block=block, org=_org(rec, block), field=field,
                          cell=rec[lhs + "@cell"], expected=expected, actual=rec[lhs], others=others)]
-    return frame, fn, detail, cols + ["_i", "is_summary"]
+    return frame, fn, detail, cols + ["_i", "is_summary", "_undecided"]
+
+
+def undecided(P: Prepared, cols: list[str]) -> np.ndarray:
+    """Per org row: whether any of these amount cells holds no number (text, error, formula)."""
+    return P.f.orgs([c + "@status" for c in cols]).isin(BAD_STATUS).any(axis=1).to_numpy()
+
+
+BAD_STATUS = ("text", "error", "formula")
 
 
 def _within(diff: pd.Series, tol: Decimal, scale: pd.Series, applies: pd.Series, ids: pd.Series,
@@ -123,8 +137,8 @@ def rollup(rule: Rule, P: Prepared):
         subs = [r for r in recs if not r["is_summary"]]
         for key in rule.fields:
             s = summary.get(key)
-            if s is None:
-                continue
+            if s is None or any(r.get(key + "@status") in BAD_STATUS for r in recs):
+                continue   # a cell with no number is its own finding: the sum cannot be decided
             vals = [v for v in (r.get(key) for r in subs) if v is not None]
             if vals:
                 uids.append(uid)
@@ -299,7 +313,7 @@ def reader_issue(rule: Rule, P: Prepared):
         return [make_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field=row["field"],
                          cell=row["cell"], expected="", actual=row["raw"], raw=row["raw"],
                          extra={"detail": row["detail"]})]
-    return P.issues, (lambda d: d["code"] != code), detail, ["code"]
+    return collapse_issues(P.issues, code), (lambda d: d["code"] != code), detail, ["code"]
 
 
 def narrative(rule: Rule, P: Prepared):

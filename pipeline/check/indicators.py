@@ -157,8 +157,9 @@ def _disagreeing(members: list) -> list:
 # ---------------------------------------------------------------- 分值 / 得分
 
 def points(inds: tuple) -> list[tuple]:
-    """(indicator, weight, points) of the rows that carry a 得分."""
-    return [(i, i[7], i[9]) for i in inds if i[8] and i[9] is not None]
+    """(indicator, weight, points) of the rows that carry a 得分; a 小计/合计 row sums the others."""
+    return [(i, i[7], i[9]) for i in inds if i[8] and i[9] is not None
+            and not any(w in f"{i[0]}{i[1]}{i[3]}" for w in ("小计", "合计", "总计"))]
 
 
 # ---------------------------------------------------------------- the rule kind

@@ -6,6 +6,16 @@ layout through openpyxl; .xls/.ods (and Strict OOXML, which openpyxl cannot open
 the grid the reader saw. Nothing from the input that acts survives: formulas outside the form's
 simple arithmetic become inert text; hyperlinks, external links and defined names that are not
 plain ranges are dropped.
+
+.xls/.ods come back rebuilt, not converted through LibreOffice: a LibreOffice process per file costs
+1–2 s and more memory than the contained worker allows, and its output would be one more input to
+trust. The rebuilt sheets keep the values, the merged ranges, borders over the table, column widths
+fitted to the text, amounts as numbers with their decimals, and A4 print settings.
+
+The first sheet, 问题清单, says what to do: a heading (unit, year, 审核日期, who checked, what to do),
+then one row per finding — 问题说明 first, the unit's 说明（单位填写） beside it, then the cell (a
+link to it), 应为 / 实为 / 差额 as numbers, the rule and the stable key 问题编号 that the collection
+reads 说明 back by (pipeline/collect.py).
 """
 from __future__ import annotations
 
@@ -14,15 +24,18 @@ from contextlib import contextmanager
 from copy import copy
 from pathlib import Path
 
-from ..models import SEVERITY_LABELS
 from .atomic import atomic_path
+from .present import ACTION_WORDS, SEVERITY_WORDS, TODO, decimal_of, decimals, num_format, signed_diff
 
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 _SIMPLE = re.compile(r"^=\s*(?:SUM\(|[A-Z]{1,3}\$?\d|\$|\(|\d|[-+])[A-Z0-9$:,+\-*/(). ]*$", re.I)
 _BAD = re.compile(r"[A-Z_]+\(", re.I)
 _RANGE = re.compile(r"^(?:(?:'[^'!\[\]]+'|[^'!\[\]()\s&\"]+)!)?\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?$")
 RETURN_SHEET = "问题清单"
-RETURN_HEADER = ["序号", "严重程度", "规则", "问题说明", "工作表", "单元格", "应为", "实为", "差额", "说明（单位填写）"]
+RETURN_HEADER = ["序号", "审核类型", "问题说明", "说明（单位填写）", "工作表", "单元格", "应为", "实为", "差额",
+                 "规则", "问题编号"]
+WIDTHS = (5, 11, 48, 30, 11, 8, 12, 12, 11, 9, 17)
+FONT = "等线"
 OWN_PROPERTY = "selfeval"   # custom document property: "return" here, "summary" on summary.xlsx
 
 
@@ -31,23 +44,38 @@ class ReturnRefused(Exception):
 
 
 def return_tasks(report, every: bool = False) -> list[tuple]:
-    """(result, task) for each accepted file with findings (every: each accepted file); a task
-    is what a return worker needs: (src, dst under returns/, the findings' text, sha256)."""
+    """(result, task) for each accepted file with findings other than 提示 (every: each accepted
+    file); a task is what a return worker needs: (src, dst under returns/, the sheet's content,
+    sha256). The content is plain data: {"head": {...}, "rows": [{...} per finding]}."""
+    from ..collect import finding_keys
+
     by_file: dict[str, list] = {}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
+    units: dict[str, list] = {}
+    for u in report.unit_rows:
+        units.setdefault(u.get("file"), []).append(u)
     # a rule may word its message for the unit apart (DUP-001 names no other file there)
     unit_words = {r.id: r.params["return_message"] for r in report.pack.rules if r.params.get("return_message")}
+    pack = report.pack
     due = []
     for r in report.results:
-        if r.status == "accepted" and r.return_name and (every or r.file in by_file):
-            rows = [(x.severity, x.rule, unit_words.get(x.rule, x.message), x.sheet, x.cell, x.expected,
-                     x.actual, x.diff) for x in by_file.get(r.file, [])]
-            due.append((r, (r.path, r.return_name, rows, r.sha256)))
+        found = by_file.get(r.file, [])
+        if r.status == "accepted" and r.return_name and (every or any(x.severity != "info" for x in found)):
+            names = list(dict.fromkeys(str(u.get("unit") or "") for u in units.get(r.file, []) if u.get("unit")))
+            years = list(dict.fromkeys(str(u.get("year") or "") for u in units.get(r.file, []) if u.get("year")))
+            head = {"unit": "、".join(names) or "（未填写单位名称）", "year": "、".join(years),
+                    "date": f"{report.started:%Y-%m-%d}", "checker": f"财政局绩效审核（按《{pack.name}》{pack.version} 版审核）",
+                    "counts": [sum(x.severity == s for x in found) for s in ("error", "warning", "info")]}
+            rows = [{"severity": x.severity, "rule": x.rule, "name": x.name,
+                     "message": unit_words.get(x.rule, x.message), "sheet": x.sheet, "cell": x.cell,
+                     "expected": x.expected, "actual": x.actual, "key": k}
+                    for x, k in zip(found, finding_keys(found))]
+            due.append((r, (r.path, r.return_name, {"head": head, "rows": rows}, r.sha256)))
     return due
 
 
-def return_job(src: str, dst: str, rows: list[tuple], sha256: str, folder: str) -> str:
+def return_job(src: str, dst: str, rows: dict, sha256: str, folder: str) -> str:
     """One marked-up copy, written to folder/dst. Built from the bytes whose digest the run
     recorded: a file changed since it was read is not marked with another version's findings."""
     import hashlib
@@ -184,9 +212,71 @@ def _rebuild(src: Path, data: bytes):
             _text(ws.cell(row=r + 1, column=c + 1), e)
         for r1, c1, r2, c2 in g.merged:
             ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
-        for c in range(g.ncols):
-            ws.column_dimensions[get_column_letter(c + 1)].width = 14
+        _dress(ws, g)
     return wb
+
+
+def _dress(ws, g) -> None:
+    """A rebuilt sheet drawn like a form: thin borders over its table rows (not over a title or a
+    note line), widths fitted to the text, merged and long text wrapped with the row made tall
+    enough, amounts as numbers with #,##0.00, the title large, A4 portrait one page wide."""
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    thin = Side(style="thin", color="808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    font = Font(name=FONT, size=10)
+    spans = {(r1, c1): (r2 - r1 + 1, c2 - c1 + 1) for r1, c1, r2, c2 in g.merged}
+    if not g.values:
+        return
+    first_col = min(c for _, c in g.values)
+    last_col = max(c for _, c in g.values)
+    widths = [8.0] * (last_col + 1)
+    for (r, c), v in g.values.items():
+        if spans.get((r, c), (1, 1))[1] == 1 and not (isinstance(v, str) and len(v) > 40):
+            widths[c] = max(widths[c], min(_width(str(v)) + 2, 30))
+    by_row: dict[int, list[int]] = {}
+    for (r, c) in g.values:
+        by_row.setdefault(r, []).append(c)
+    title_row = min(by_row)
+    heights: dict[int, float] = {}
+    for r, cols in by_row.items():
+        table = len(cols) >= 2 or any(k[0] == r and k[1] - 0 >= 0 and spans[k][1] < last_col - first_col + 1
+                                      for k in spans if k[0] == r)
+        if table and r != title_row:
+            for c in range(first_col, last_col + 1):
+                ws.cell(row=r + 1, column=c + 1).border = border
+    for (r, c), v in g.values.items():
+        cell = ws.cell(row=r + 1, column=c + 1)
+        cell.font = font
+        rows, cols = spans.get((r, c), (1, 1))
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            cell.number_format = num_format(decimals(repr(v)) if isinstance(v, float) else 2)
+            continue
+        text = str(v)
+        width = sum(widths[c:c + cols]) if c + cols <= len(widths) else widths[c]
+        n = _lines(text, width)
+        if r == title_row and len(by_row[r]) == 1:
+            cell.font = Font(name=FONT, size=14, bold=True)
+            cell.alignment = Alignment(horizontal="center", vertical="center")
+            heights[r] = 24
+            continue
+        cell.alignment = Alignment(wrap_text=True, vertical="center",
+                                   horizontal="center" if cols > 1 and len(text) <= 16 else None)
+        if n > 1:
+            heights[r] = max(heights.get(r, 0), 14 * n / rows)
+    for r, h in heights.items():
+        ws.row_dimensions[r + 1].height = min(h, 400)
+    for c, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(c + 1)].width = w
+    ws.page_setup.paperSize = 9
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+
+
+def _width(text: str) -> float:
+    return sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in text)
 
 
 def _text(cell, value: str) -> None:
@@ -196,6 +286,12 @@ def _text(cell, value: str) -> None:
 
     cell.value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     cell.data_type = "s"
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped cell of this width takes (a CJK character is about two units)."""
+    w = sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in str(text))
+    return max(1, -(-int(w) // max(int(width) - 1, 1)))
 
 
 def _target(wb, sheet: str, cell: str):
@@ -211,38 +307,89 @@ def _target(wb, sheet: str, cell: str):
     return ws[cell]
 
 
-def _mark(wb, rows: list[tuple]) -> None:
+def _mark(wb, content: dict) -> None:
     from openpyxl.comments import Comment
-    from openpyxl.styles import Font, PatternFill
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
+    from .printing import openpyxl_print
+
+    rows, head = content["rows"], content["head"]
     notes: dict[tuple[str, str], list] = {}
-    for sev, rule, msg, sheet, cell, *_ in rows:
-        if cell:
-            notes.setdefault((sheet, cell), []).append((sev, rule, msg))
+    for x in rows:
+        if x["cell"]:
+            notes.setdefault((x["sheet"], x["cell"]), []).append(x)
+    targets = {}
     for (sheet, cell), hits in notes.items():
         target = _target(wb, sheet, cell)
         if target is None:
             continue
-        worst = min(hits, key=lambda h: ("error", "warning", "info").index(h[0]))[0]
+        targets[(sheet, cell)] = target
+        worst = min(hits, key=lambda h: ("error", "warning", "info").index(h["severity"]))["severity"]
         target.fill = PatternFill("solid", fgColor=FILLS[worst])
-        text = "\n".join(f"[{rule}] {msg}" for _, rule, msg in hits)
-        target.comment = Comment(text[:30000], "selfeval", width=420, height=160)
+        text = "\n".join(f"[{SEVERITY_WORDS[h['severity']]}] {h['message']}" for h in hits)
+        target.comment = Comment(text[:30000], "审核", width=420, height=160)
     name = RETURN_SHEET
     while name in wb.sheetnames:
         name += "（审核）"
     ws = wb.create_sheet(name, 0)
+    font, bold = Font(name=FONT, size=10), Font(name=FONT, size=10, bold=True)
+    top = Alignment(vertical="top", wrap_text=True)
+    ncols = len(RETURN_HEADER)
+    last = chr(ord("A") + ncols - 1)
+    e, w, i = head["counts"]
+    lines = [
+        (f"{head['unit']} {head['year']}年度部门（单位）整体支出绩效自评表 审核问题清单", Font(name=FONT, size=14, bold=True)),
+        (f"单位：{head['unit']}　　年度：{head['year'] or '未填写'}　　审核日期：{head['date']}　　审核：{head['checker']}", font),
+        (f"处理要求：{TODO}。", Font(name=FONT, size=10, bold=True, color="C00000")),
+        (f"共 {len(rows)} 条：逻辑性错误 {e} 条（必须修改），核实性问题 {w} 条（属实的写明说明），提示 {i} 条（无需处理）。"
+         "金额单位：万元；点“单元格”可跳到表中该格，标色的单元格带批注。", font),
+    ]
+    for r, (text, f) in enumerate(lines, 1):
+        _text(ws.cell(row=r, column=1), text)
+        ws.cell(row=r, column=1).font = f
+        ws.merge_cells(f"A{r}:{last}{r}")
+        ws.cell(row=r, column=1).alignment = Alignment(vertical="center", wrap_text=r > 1)
+    ws.row_dimensions[1].height = 24
+    for r in (2, 3, 4):
+        ws.row_dimensions[r].height = 14 * _lines(lines[r - 1][0], sum(WIDTHS))
+    hr = len(lines) + 2
     for c, h in enumerate(RETURN_HEADER, 1):
-        _text(ws.cell(row=1, column=c), h)
-        ws.cell(row=1, column=c).font = Font(bold=True)
-    for i, (sev, rule, msg, sheet, cell, exp, act, diff) in enumerate(rows, 2):
-        vals = [str(i - 1), SEVERITY_LABELS[sev], rule, msg, sheet, cell, exp, act, diff, ""]
+        cell = ws.cell(row=hr, column=c)
+        _text(cell, h)
+        cell.font = bold
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for n, x in enumerate(rows, 1):
+        r = hr + n
+        diff = signed_diff(x["expected"], x["actual"])
+        nf = num_format(decimals(x["expected"], x["actual"]))
+        vals = [n, SEVERITY_WORDS[x["severity"]], x["message"], "", x["sheet"], x["cell"],
+                x["expected"], x["actual"], diff, x["rule"], x["key"]]
         for c, v in enumerate(vals, 1):
-            _text(ws.cell(row=i, column=c), v)
-        ws.cell(row=i, column=2).fill = PatternFill("solid", fgColor=FILLS[sev])
-    for letter, width in zip("ABCDEFGHIJ", (6, 10, 10, 80, 14, 10, 12, 12, 10, 40)):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:J{max(2, len(rows) + 1)}"
+            cell = ws.cell(row=r, column=c)
+            if isinstance(v, int) or (c in (7, 8, 9) and decimal_of(v) is not None and v != ""):
+                cell.value = float(decimal_of(v)) if c in (7, 8, 9) else v
+                if c in (7, 8, 9):
+                    cell.number_format = nf
+            elif v not in ("", None):
+                _text(cell, str(v))
+            cell.font = font
+            cell.alignment = top
+        ws.row_dimensions[r].height = 14 * _lines(x["message"], WIDTHS[2])
+        ws.cell(row=r, column=2).fill = PatternFill("solid", fgColor=FILLS[x["severity"]])
+        ws.cell(row=r, column=4).fill = PatternFill("solid", fgColor="FFFFF2")
+        if (x["sheet"], x["cell"]) in targets:
+            t = targets[(x["sheet"], x["cell"])]
+            link = ws.cell(row=r, column=6)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{t.parent.title.replace(chr(39), chr(39) * 2)}'!{t.coordinate}")
+            link.font = Font(name=FONT, size=10, color="0563C1", underline="single")
+    for c, width in enumerate(WIDTHS, 1):
+        ws.column_dimensions[chr(ord("A") + c - 1)].width = width
+    ws.freeze_panes = f"C{hr + 1}"
+    ws.auto_filter.ref = f"A{hr}:{last}{max(hr + 1, hr + len(rows))}"
+    openpyxl_print(ws, title=f"{head['unit']} {head['year']}年度 审核问题清单", right=f"审核日期 {head['date']}",
+                   rows=f"{hr}:{hr}")
     for other in wb.worksheets:
         other.sheet_view.tabSelected = other is ws  # one selected tab, or Excel groups them
     wb.active = 0

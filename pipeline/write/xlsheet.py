@@ -38,6 +38,7 @@ class Sheet:
         self.ws = wb.add_worksheet(name, worksheet_class=FastSheet)
         self.f = fmts
         self.row = 0
+        self.head_row = 0          # the header row (a sheet may carry title rows above it)
         self._layout: tuple | None = None
         # the undecorated writers: the public ones first parse A1 notation, a cost per cell
         self._num = getattr(self.ws, "_write_number", self.ws.write_number)
@@ -49,13 +50,15 @@ class Sheet:
 
     def start(self, header: list[str], widths: list[float], freeze: tuple[int, int] = (1, 0),
               tall: bool = False) -> None:
-        """Widths, frozen panes and the header row."""
-        self._layout = (header, widths, freeze, tall)
+        """Widths, frozen panes and the header row (at the current row; freeze counts from the
+        sheet's top)."""
+        self._layout = (header, widths, (freeze[0] - self.row, freeze[1]), tall)
         for c, w in enumerate(widths):
             self.ws.set_column(c, c, w)
         self.ws.freeze_panes(*freeze)
+        self.head_row = self.row
         if tall:
-            self.ws.set_row(0, 45)
+            self.ws.set_row(self.row, 45)
         self.line(header, self.f["head"])
 
     @property
@@ -71,8 +74,8 @@ class Sheet:
 
     def filter(self, ncols: int) -> None:
         """An autofilter over the header and every data row written."""
-        if self.row > 1:
-            self.ws.autofilter(0, 0, self.row - 1, ncols - 1)
+        if self.row > self.head_row + 1:
+            self.ws.autofilter(self.head_row, 0, self.row - 1, ncols - 1)
 
     def put(self, col: int, value, fmt=None) -> None:
         """Numbers as numbers, everything else as a literal string; nothing for an empty cell
