@@ -53,6 +53,17 @@ class Drift:
     title_row: bool = False        # table titles on a row of their own, not in a side column
     flat_header: bool = False      # one header row without the 其中 row (flat tables)
     blank_row: bool = False        # an empty row between the summary row and the sub-units
+    # quirks of real submissions (issue 12); all off by default, so older sets stay the same
+    inline_unit: bool = False      # 填报单位（盖章）：X　　填报日期：… in one merged cell
+    year_style: str = ""           # "" （2021年度） | cn （二〇二一年度） | spaced （2021 年度） | plain （2021年） | title
+    unit_decl: str = ""            # "" | form: 金额单位：元 under the title, every table in 元 | corner: 单位：元 at
+                                   # the yuan_block table's top right corner (its title says nothing)
+    negatives: str = ""            # "" | a style for a negative 当年结余: paren | fullparen | delta | fullminus | minus
+    summary_label: str = ""        # the summary row's label (合计, 小计, 总计, 汇总); "" the template's
+    summary_bottom: bool = False   # the summary row under the sub-units
+    score_style: str = ""          # "" | fen (96分) | grade_with_score (优（92分）) | long_grade (优秀/良好)
+    measures: tuple = ()           # value columns per field, e.g. ("预算数", "决算数"): the last is final
+    split_sheet: bool = False      # goals, indicators, score, grade, evaluators on a sheet 表二
 
 
 @dataclass
@@ -193,10 +204,18 @@ def layout(form: Form, rng: random.Random | None = None) -> list[Sheet]:
     if r0:
         sh.put(0, 0, "附件2")
     r = r0
-    sh.merge(r, C(0), r, C(8), TITLE); r += 1
-    sh.merge(r, C(0), r, C(8), f"（{form.year}年度）"); r += 1
-    sh.put(r, C(0), "填报单位（盖章）："); sh.merge(r, C(1), r, C(4), form.unit)
-    sh.put(r, C(5), "填报日期："); sh.merge(r, C(6), r, C(8), f"{form.year + 1}年3月10日"); r += 1
+    sh.merge(r, C(0), r, C(8), (f"{form.year}年度" if d.year_style == "title" else "") + TITLE); r += 1
+    sh.merge(r, C(0), r, C(8), year_line(form.year, d.year_style)); r += 1
+    if d.unit_decl == "form":
+        sh.put(r - 1, C(9), "金额单位：元")
+    if d.inline_unit:
+        sh.merge(r, C(0), r, C(8), f"填报单位（盖章）：{form.unit}　　填报日期：{form.year + 1}年3月24日")
+        form.cells.append({"block": "unit", "org": "", "field": "unit", "cell": a1(r, C(0)), "sheet": sh.name,
+                           "value": form.unit})
+    else:
+        sh.put(r, C(0), "填报单位（盖章）："); sh.merge(r, C(1), r, C(4), form.unit)
+        sh.put(r, C(5), "填报日期："); sh.merge(r, C(6), r, C(8), f"{form.year + 1}年3月10日")
+    r += 1
     sh.merge(r, C(0), r, C(8), "一、部门（单位）基本概况"); r += 1
     sh.put(r, C(0), "联系人"); sh.merge(r, C(1), r, C(2), form.contact)
     sh.put(r, C(3), "联络电话"); sh.merge(r, C(4), r, C(8), form.phone); r += 1
@@ -210,8 +229,20 @@ def layout(form: Form, rng: random.Random | None = None) -> list[Sheet]:
         sh.put(r, C(0), label); sh.merge(r, C(1), r, C(8), text); r += 1
     sh.merge(r, C(0), r, C(8), "二、部门（单位）收支情况"); r += 1
     for block in ("income", "expenditure", "three_public", "fixed_assets"):
-        r = _table(sh, form, block, r, C, lab, rng) + d.gap_rows
-    r = _tail(sh, form, r, C, rng)
+        table = _table_measured if d.measures else _table
+        r = table(sh, form, block, r, C, lab, rng) + d.gap_rows
+    if d.split_sheet:
+        cont = Sheet("表二")
+        cont.merge(0, C(0), 0, C(8), TITLE + "（续表）")
+        for i in range(9):
+            cont.widths[C(i)] = 14
+        k = len(form.cells)
+        _tail(cont, form, 2, C, rng)
+        for c in form.cells[k:]:
+            c["cell"] = f"'表二'!{c['cell']}"
+        sheets.append(cont)
+    else:
+        r = _tail(sh, form, r, C, rng)
     if d.report_sheet:
         rep = Sheet("评价报告")
         rep.put(0, 0, "五、评价报告综述")
@@ -228,12 +259,17 @@ def layout(form: Form, rng: random.Random | None = None) -> list[Sheet]:
 
 def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
     d = form.drift
-    yuan = d.yuan_block == block
+    yuan = d.yuan_block == block or d.unit_decl == "form"
     scale = D(10000) if yuan else D(1)
     flat = d.flat_header and block != "expenditure"
     n_head = 3 if block == "expenditure" else 1 if flat else 2
-    orgs = ["局机关及二级机构汇总"] + [f"{i}、{o}" for i, o in enumerate(form.orgs, 1)]
-    title = BLOCK_TITLE[block].format(u="元" if yuan else "万元")
+    orgs = [d.summary_label or "局机关及二级机构汇总"] + [f"{i}、{o}" for i, o in enumerate(form.orgs, 1)]
+    title = BLOCK_TITLE[block].format(u="元" if yuan and not d.unit_decl else "万元")
+    if d.unit_decl:
+        title = title.replace("（万元）", "")
+    if d.unit_decl == "corner" and yuan:
+        sh.put(r, C(9), "单位：元")
+        r += 1
     if d.title_row:
         sh.merge(r, C(0), r, C(8), title)
         r += 1
@@ -274,10 +310,11 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
                 v = form.cell_overrides.get((block, i, fld), v)
             raw = form.cell_text.get((block, i, fld))
             written[(i, fld)] = raw if raw is not None else v
-    formulas = _formulas(form, block, cols, written, len(orgs), first_data, last) if d.formulas else {}
+    formulas = _formulas(form, block, cols, written, len(orgs), first_data, last) \
+        if d.formulas and not d.summary_bottom else {}
     for i, org in enumerate(orgs):
-        rr = first_data + i + (1 if d.blank_row and i > 0 else 0)
-        sh.put(rr, C(1), lab(org) if i == 0 else org)
+        rr = _data_row(d, i, len(orgs), first_data)
+        sh.put(rr, C(1), lab(org) if i == 0 and not d.summary_label else org)
         for fld, col in cols.items():
             v = written[(i, fld)]
             rec = {"block": block, "row": i, "org": org, "field": fld, "cell": a1(rr, col), "sheet": sh.name}
@@ -291,9 +328,123 @@ def _table(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
                 sh.put(rr, col, v)
                 form.cells.append({**rec, "value": None, "raw": v})
                 continue
+            elif v < 0 and d.negatives:
+                sh.put(rr, col, negative_text(v * scale, d.negatives))
             else:
                 sh.put(rr, col, _typed(rng, v * scale, d.text_numbers))
             form.cells.append({**rec, "value": _fmt(v)})
+    return last + 1
+
+
+def _data_row(d: Drift, i: int, n: int, first_data: int) -> int:
+    """The sheet row of org line i (0 the summary): under the sub-units when summary_bottom."""
+    if d.summary_bottom:
+        return first_data + (n - 1 if i == 0 else i - 1)
+    return first_data + i + (1 if d.blank_row and i > 0 else 0)
+
+
+def year_line(year: int, style: str) -> str:
+    if style == "cn":
+        return "（" + str(year).translate(str.maketrans("0123456789", "〇一二三四五六七八九")) + "年度）"
+    if style == "spaced":
+        return f"（{year} 年度）"
+    if style == "plain":
+        return f"（{year}年）"
+    if style == "title":
+        return ""
+    return f"（{year}年度）"
+
+
+def negative_text(v: Decimal, style: str) -> str:
+    a = _fmt(-v)
+    return {"paren": f"({a})", "fullparen": f"（{a}）", "delta": f"△{a}", "fullminus": f"－{a}",
+            "minus": f"-{a}"}[style]
+
+
+def make_negative(form: Form, i: int = 0) -> None:
+    """Sub-unit i spends more than it received this year: its 当年结余 (and maybe 累计结余) < 0,
+    every identity still holding."""
+    e, inc = form.amounts["expenditure"], form.amounts["income"]
+    surplus = e["surplus_current"][i]
+    if surplus < 0:
+        return  # already spends more than it received
+    extra = surplus + D("12.5")
+    e["project"][i] += extra
+    e["total"][i] += extra
+    e["surplus_current"][i] = surplus - extra
+    e["surplus_cumulative"][i] = e["surplus_current"][i] + inc["carryover"][i]
+
+
+def _table_measured(sh: Sheet, form: Form, block: str, r: int, C, lab, rng) -> int:
+    """The budget/actual variant: every field a header merged across its value columns
+    (预算数 / 决算数 …, 年初数 / 年末数 for fixed assets), one row of measure words under it. The last
+    column is the final figure (the checked one); the others hold twice it (so every identity
+    holds among them too) and are recorded with their measure."""
+    d = form.drift
+    words = ("年初数", "年末数") if block == "fixed_assets" else tuple(d.measures)
+    kinds = {"预算数": "budget", "年初预算数": "budget", "调整预算数": "adjusted_budget", "调整后预算数": "adjusted_budget",
+             "决算数": "final", "执行数": "final", "年初数": "opening", "年末数": "final"}
+    k = len(words)
+    yuan = d.yuan_block == block or d.unit_decl == "form"
+    scale = D(10000) if yuan else D(1)
+    orgs = [d.summary_label or "局机关及二级机构汇总"] + [f"{i}、{o}" for i, o in enumerate(form.orgs, 1)]
+    title = BLOCK_TITLE[block].format(u="元" if yuan and not d.unit_decl else "万元")
+    if d.unit_decl:
+        title = title.replace("（万元）", "")
+    if d.unit_decl == "corner" and yuan:
+        sh.put(r, C(9), "单位：元")
+        r += 1
+    fields = FIELDS[block]
+    first_data = r + 2
+    last = first_data + len(orgs) - 1
+    sh.merge(r, C(0), last, C(0), title)
+    sh.merge(r, C(1), r + 1, C(1), lab("机构名称"))
+    words_of = {"total": TOTAL_LABEL[block]}
+    if block == "expenditure":
+        words_of.update(basic="基本支出", personnel="人员支出", public="公用支出", project="项目支出",
+                        surplus_current="当年结余", surplus_cumulative="累计结余")
+    else:
+        words_of.update(dict(HEAD[block]))
+    cols: dict[tuple[str, int], int] = {}
+    for j, fld in enumerate(fields):
+        c = C(2) + j * k
+        sh.merge(r, c, r, c + k - 1, lab(words_of[fld]))
+        for m, w in enumerate(words):
+            sh.put(r + 1, c + m, w)
+            cols[(fld, m)] = c + m
+    summary = summary_values(form, block)
+    for i, org in enumerate(orgs):
+        rr = _data_row(d, i, len(orgs), first_data) if d.summary_bottom else first_data + i
+        sh.put(rr, C(1), lab(org) if i == 0 and not d.summary_label else org)
+        for fld in fields:
+            if i == 0:
+                v = None if d.summary_blank else summary[fld]
+                final = form.summary_overrides.get((block, fld), v) if v is not None else None
+            else:
+                v = form.amounts[block][fld][i - 1]
+                final = v
+            if final is not None:
+                final = form.cell_overrides.get((block, i, fld), final)
+            raw = form.cell_text.get((block, i, fld))
+            for m, w in enumerate(words):
+                col = cols[(fld, m)]
+                is_final = m == k - 1
+                rec = {"block": block, "row": i, "org": org, "field": fld, "cell": a1(rr, col), "sheet": sh.name}
+                if not is_final:
+                    rec["measure"] = kinds.get(w, "budget")
+                x = final if is_final else (None if v is None else v * 2)
+                if is_final and raw is not None:
+                    sh.put(rr, col, raw)
+                    form.cells.append({**rec, "value": None, "raw": raw})
+                    continue
+                if x is None:
+                    form.cells.append({**rec, "value": None, "blank": True})
+                    continue
+                if x < 0 and d.negatives:
+                    sh.put(rr, col, negative_text(x * scale, d.negatives))
+                else:
+                    sh.put(rr, col, _typed(rng, x * scale, d.text_numbers))
+                form.cells.append({**rec, "value": _fmt(x)})
     return last + 1
 
 
@@ -335,10 +486,17 @@ def _tail(sh: Sheet, form: Form, r: int, C, rng) -> int:
         sh.merge(r + i, C(3), r + i, C(5), f"{kind}目标{i + 1}")
         sh.merge(r + i, C(6), r + i, C(8), "达到预期")
     r += len(inds)
-    sh.merge(r, C(0), r, C(2), "绩效自评综合得分"); sh.merge(r, C(3), r, C(8), float(form.score))
+    d = form.drift
+    score = f"{_fmt(form.score)}分" if d.score_style == "fen" else float(form.score)
+    grade = form.grade
+    if d.score_style == "grade_with_score":
+        grade = f"{form.grade}（{_fmt(form.score)}分）"
+    elif d.score_style == "long_grade":
+        grade = {"优": "优秀", "良": "良好"}.get(form.grade, form.grade)
+    sh.merge(r, C(0), r, C(2), "绩效自评综合得分"); sh.merge(r, C(3), r, C(8), score)
     form.cells.append({"block": "unit", "org": "", "field": "score", "cell": a1(r, C(3)), "sheet": sh.name})
     r += 1
-    sh.merge(r, C(0), r, C(2), "评价等次"); sh.merge(r, C(3), r, C(8), form.grade)
+    sh.merge(r, C(0), r, C(2), "评价等次"); sh.merge(r, C(3), r, C(8), grade)
     form.cells.append({"block": "unit", "org": "", "field": "grade", "cell": a1(r, C(3)), "sheet": sh.name})
     r += 1
     sh.merge(r, C(0), r, C(8), "四、评价人员"); r += 1

@@ -85,7 +85,8 @@ def expected(form: Form) -> list[dict]:
         cell = p.get("cell")
         if cell is None:
             for c in form.cells:
-                if c["block"] == p["block"] and c["field"] == p["field"] and c.get("row", 0) == p.get("row", 0):
+                if c["block"] == p["block"] and c["field"] == p["field"] and c.get("row", 0) == p.get("row", 0) \
+                        and "measure" not in c:
                     cell = c["cell"]
                     break
             if p["block"] == "report":

@@ -29,20 +29,41 @@ def random_drift(rng: random.Random) -> g.Drift:
                    blank_row=rng.random() < .15)
 
 
-def generate(n: int, seed: int, work: Path, xls_share: float, jobs: int = 1) -> list[dict]:
-    """Write n forms into work (xls_share of them .xls/.ods); return each form's truth."""
+def add_quirks(d: g.Drift, rng: random.Random) -> g.Drift:
+    """The quirks of real submissions (issue 12), in random combinations, from their own random
+    stream so that a seed's older drifts stay as they were."""
+    d.inline_unit = rng.random() < .35
+    d.year_style = rng.choice(["", "", "cn", "spaced", "plain", "title"])
+    d.unit_decl = rng.choice(["", "", "", "form", "corner"])
+    if d.unit_decl == "corner" and not d.yuan_block:
+        d.yuan_block = rng.choice(["income", "expenditure", "three_public", "fixed_assets"])
+    d.negatives = rng.choice(["", "", "paren", "fullparen", "delta", "fullminus", "minus"])
+    d.summary_label = rng.choice(["", "", "合计", "小计", "总计", "汇总"])
+    d.summary_bottom = rng.random() < .3
+    d.score_style = rng.choice(["", "fen", "grade_with_score", "long_grade"])
+    if rng.random() < .25:
+        d.measures = rng.choice([("预算数", "决算数"), ("年初预算数", "调整预算数", "决算数"), ("预算数", "执行数")])
+    d.split_sheet = rng.random() < .25
+    if d.split_sheet:
+        d.report_sheet = True
+    return d
+
+
+def generate(n: int, seed: int, work: Path, xls_share: float, jobs: int = 1, quirks: bool = False) -> list[dict]:
+    """Write n forms into work (xls_share of them .xls/.ods); return each form's truth.
+    quirks: add the quirks of real submissions (add_quirks) to every form's drift."""
     if jobs > 1 and n >= 200:
         from concurrent.futures import ProcessPoolExecutor
 
         chunks = [(k, min(k + 500, n)) for k in range(0, n, 500)]
         with ProcessPoolExecutor(jobs) as ex:
-            parts = ex.map(_generate_range, [(a, b, seed, work, xls_share) for a, b in chunks])
+            parts = ex.map(_generate_range, [(a, b, seed, work, xls_share, quirks) for a, b in chunks])
             return [t for part in parts for t in part]
-    return _generate_range((0, n, seed, work, xls_share))
+    return _generate_range((0, n, seed, work, xls_share, quirks))
 
 
 def _generate_range(args) -> list[dict]:
-    start, stop, seed, work, xls_share = args
+    start, stop, seed, work, xls_share, quirks = args
     truth = []
     convert: dict[str, list[Path]] = {"xls": [], "ods": []}
     tmp = work / f"_src{start}"
@@ -52,6 +73,10 @@ def _generate_range(args) -> list[dict]:
         unit = f"{rng.choice(['市', '县', '区'])}{rng.choice(NAMES)}{i}"
         form = g.random_form(rng, unit, subs=rng.choice([1, 2, 3, 4, 6, 8]))
         form.drift = random_drift(rng)
+        if quirks:
+            add_quirks(form.drift, random.Random(seed * 7_000_003 + i))
+            if form.drift.negatives:
+                g.make_negative(form)
         kinds = rng.sample(KINDS, rng.choice([0, 0, 1, 1, 2, 3]))
         if any(a in kinds and b in kinds for a, b in CLASH) or ("rollup" in kinds and form.drift.summary_blank):
             kinds = kinds[:1]
@@ -68,7 +93,8 @@ def _generate_range(args) -> list[dict]:
         else:
             fw.save_xlsxwriter(sheets, tmp / f"{i:05d}.xlsx")
             convert[fmt].append(tmp / f"{i:05d}.xlsx")
-        truth.append({"file": name, "sheet": form.drift.sheet_name, "cells": form.cells, "planted": expected(form)})
+        truth.append({"file": name, "sheet": form.drift.sheet_name, "cells": form.cells, "planted": expected(form),
+                      "unit": form.unit, "year": str(form.year)})
     for fmt, paths in convert.items():
         for k in range(0, len(paths), 200):
             if paths[k:k + 200]:
