@@ -163,11 +163,13 @@ def inspect_result(result) -> None:
 
 def rules_table(pack) -> None:
     t = Table(title=Text(f"{pack.name}（版本 {pack.version}，容差 {pack.tolerance} 万元）"), show_lines=True)
-    for h in ("规则", "名称", "级别", "公式或字段", "依据"):
+    from .write.present import SEVERITY_WORDS, formula_cn   # the 审核 words and formulas in Chinese labels
+
+    for h in ("规则", "名称（问题）", "审核类型", "审核公式", "依据"):
         t.add_column(h, overflow="fold")
     for r in pack.rules:
-        t.add_row(escape(r.id), escape(r.name), f"[{SEV_STYLE[r.severity]}]{SEVERITY_LABELS[r.severity]}[/]",
-                  escape(r.formula or "、".join(r.fields) or r.kind), escape(r.basis))
+        t.add_row(escape(r.id), escape(r.name), f"[{SEV_STYLE[r.severity]}]{SEVERITY_WORDS[r.severity]}[/]",
+                  escape(formula_cn(r)), escape(r.basis))
     console.print(t)
 
 

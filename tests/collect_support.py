@@ -145,9 +145,10 @@ def fill_return(src: Path, dst: Path, notes: dict[str, str], fixes: dict[str, ob
 
     wb = load_workbook(src)
     ws = wb["问题清单"]
-    head = [c.value for c in ws[1]]
+    head_row = next(r for r in range(1, 13) if "说明（单位填写）" in [c.value for c in ws[r]])  # under its heading
+    head = [c.value for c in ws[head_row]]
     col_rule, col_note = head.index("规则") + 1, head.index("说明（单位填写）") + 1
-    for row in range(2, ws.max_row + 1):
+    for row in range(head_row + 1, ws.max_row + 1):
         rule = ws.cell(row, col_rule).value
         if rule in notes:
             ws.cell(row, col_note).value = notes[rule]

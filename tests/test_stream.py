@@ -81,15 +81,24 @@ def test_lists_longer_than_a_sheet_go_on_in_continuation_sheets(inbox: Path, tmp
     for name in ("汇总表", "明细", "问题清单", "提交情况"):
         parts = [split[name]] + [split[n] for n in split.sheetnames if n.startswith(f"{name}（续")]
         assert all(ws.max_row <= 6 for ws in parts)
-        rows = [tuple(c.value for c in r) for ws in parts for r in ws.iter_rows(min_row=2)]
-        whole = [tuple(c.value for c in r) for r in one[name].iter_rows(min_row=2)]
-        assert [tuple(c.value for c in ws[1]) for ws in parts] == [tuple(c.value for c in one[name][1])] * len(parts)
-        if name == "汇总表":   # the two total rows: the formula spans every part, the fixed total is the same
-            formula, fixed = rows[-2][6], rows[-1][6]
-            assert formula == "=SUM(" + ",".join(f"'{ws.title}'!G2:G{ws.max_row if ws is not parts[-1] else ws.max_row - 2}"
-                                                  for ws in parts if ws.max_row > 1) + ")"
-            assert fixed == whole[-1][6]
-            rows, whole = rows[:-2], whole[:-2]
+        # 汇总表 has its title, note and per-year totals above its header (issue 14)
+        head = next(r for r in range(1, 7) if parts[0].cell(row=r, column=1).value == "序号") if name == "汇总表" else 1
+        one_head = next(r for r in range(1, 9) if one[name].cell(row=r, column=1).value == "序号") if name == "汇总表" else 1
+        rows = [tuple(c.value for c in r) for ws in parts for r in ws.iter_rows(min_row=head + 1 if ws is parts[0] else 2)]
+        whole = [tuple(c.value for c in r) for r in one[name].iter_rows(min_row=one_head + 1)]
+        header = tuple(c.value for c in one[name][one_head])
+        assert [tuple(c.value for c in ws[head if ws is parts[0] else 1]) for ws in parts] == [header] * len(parts)
+        if name == "汇总表":   # the year's total spans every part
+            col = header.index("收入·收入合计") + 1
+            letter = parts[0].cell(row=head, column=col).column_letter
+            formula = parts[0].cell(row=head - 1, column=col).value
+            status = header.index("状态")
+            last = {ws.title: max([i for i, r in enumerate(ws.iter_rows(values_only=True), 1)
+                                   if r[status] not in (None, "状态", "已被替代")] or [0]) for ws in parts}
+            assert formula == "=SUBTOTAL(9," + ",".join(
+                (f"{letter}{head + 1}:{letter}{last[ws.title]}" if ws is parts[0] else
+                 f"'{ws.title}'!{letter}2:{letter}{last[ws.title]}") for ws in parts if last[ws.title] > 1) + ")"
+            assert [ws.title for ws in parts] == [name] + [f"{name}（续{i}）" for i in range(1, len(parts))]
         assert rows == whole and len(parts) >= 2, name
     overview = {r[0]: r[1] for r in split["总览"].iter_rows(values_only=True) if r and r[0]}
     assert "明细（续1）" in overview["续表（超出一张工作表的行数）"]

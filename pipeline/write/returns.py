@@ -291,7 +291,7 @@ def _text(cell, value: str) -> None:
 def _lines(text: str, width: float) -> int:
     """Lines a wrapped cell of this width takes (a CJK character is about two units)."""
     w = sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in str(text))
-    return max(1, -(-int(w) // max(int(width) - 1, 1)))
+    return max(1, -(-int(w) // max(int(width * 1.15) - 1, 1)))   # a CJK character prints narrower than 2.1
 
 
 def _target(wb, sheet: str, cell: str):

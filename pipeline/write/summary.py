@@ -98,7 +98,8 @@ def lines(text: str, width: float) -> int:
     """Lines a wrapped cell of this column width takes."""
     from .xlsheet import text_width
 
-    return sum(max(1, -(-int(text_width(part)) // max(int(width) - 1, 1))) for part in str(text).split("\n"))
+    room = max(int(width * 1.15) - 1, 1)   # text_width errs wide: a CJK character prints narrower than 2.1
+    return sum(max(1, -(-int(text_width(part)) // room)) for part in str(text).split("\n"))
 
 
 class SummaryWriter:
@@ -149,6 +150,7 @@ class SummaryWriter:
         self.first_finding: dict[int, tuple[str, int]] = {}   # uid → (part, row) in 问题清单
         self.flags: dict[int, dict[str, str]] = {}            # uid → {field: worst severity}
         self.facts: dict[int, tuple] = {}                     # uid → (score, grade, contact, phone)
+        self.superseded: set[int] = set()                     # uids of a unit-year sent again later
 
     def num_fmt(self, places: int, severity: str | None = None):
         """#,##0.00 (more decimals where the figure has them), filled by severity if given."""
@@ -255,8 +257,8 @@ class SummaryWriter:
         for u in units:
             if u.get("unit"):
                 last[norm(str(u["unit"])) + "|" + str(u.get("year") or "")] = u["uid"]
-        superseded = {u["uid"] for u in units if u.get("unit")
-                      and last[norm(str(u["unit"])) + "|" + str(u.get("year") or "")] != u["uid"]}
+        superseded = self.superseded = {u["uid"] for u in units if u.get("unit")
+                                        and last[norm(str(u["unit"])) + "|" + str(u.get("year") or "")] != u["uid"]}
         years = sorted({_year(u.get("year")) for u in units if u["uid"] not in superseded},
                        key=lambda y: (not isinstance(y, int), str(y)))
         counted = [u for y in years for u in units if u["uid"] not in superseded and _year(u.get("year")) == y]
@@ -271,8 +273,7 @@ class SummaryWriter:
                                                         self.facts.get(u["uid"], (None,) * 4)[3]] for u in units[:300]],
                                 first=C_MAIN)
         widths[0], widths[1], widths[2] = 5, min(max(widths[1], 16), 30), 6
-        for c in (3, 4, 5, 6, 7):
-            widths[c] = 6.5 if c != 3 else 7.5
+        widths[3], widths[4], widths[5], widths[6], widths[7] = 7.5, 7.5, 7.5, 6.5, 6
         widths[C_LINKS] = widths[C_LINKS + 1] = 7
         sh.ws.set_row(0, 30)
         sh.ws.merge_range(0, 0, 0, last_col, "部门（单位）整体支出绩效自评汇总表", f["title"])
@@ -523,7 +524,8 @@ def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0)
     for u in report.unit_rows:
         g = str(u.get("f_grade") or "").strip()
         grades[g[:1] if g[:1] in GRADES else ("未填" if not g else "其他")] += 1
-        status[a_status(counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0))] += 1
+        status[SUPERSEDED if u["uid"] in w.superseded else
+               a_status(counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0))] += 1
     rows = [["汇总日期", report.started.strftime("%Y-%m-%d %H:%M")], ["输入文件夹", str(report.inbox)],
             ["规则包", f"{report.pack.name}（版本 {report.pack.version}）"],
             ["容差（万元）", float(report.pack.tolerance)],
@@ -544,11 +546,11 @@ def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0)
     ws.merge_range(0, 0, 0, 7, TITLE, f["title"])
     right = {2: ["评价等次", "单位数"], 9: ["单位状态", "单位数"]}
     grade_rows = {3 + i: [g, grades.get(g, 0)] for i, g in enumerate(GRADES + ["其他", "未填"])}
-    status_rows = {10 + i: [s, status.get(s, 0)] for i, s in enumerate(("需修改", "需说明", "无问题"))}
+    status_rows = {10 + i: [s, status.get(s, 0)] for i, s in enumerate(("需修改", "需说明", "无问题", SUPERSEDED))}
     by_rule = Counter(x.rule for x in report.findings)
     fired = [(r.id, by_rule[r.id]) for r in report.pack.rules if by_rule.get(r.id)]
     sh.row = 2
-    for k in range(max(len(rows), 13, len(fired) + 1)):
+    for k in range(max(len(rows), 14, len(fired) + 1)):
         r = sh.row
         if k < len(rows):
             sh.put(0, rows[k][0], f["bold"])
@@ -596,10 +598,10 @@ def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0)
     c2.set_x_axis(axis)
     place(c2, "各规则问题数" if fired else "各规则问题数（本次无问题）", 265, 320)
     c3 = wb.add_chart({"type": "pie"})
-    c3.add_series({"categories": f"={name}!$D$11:$D$13", "values": f"={name}!$E$11:$E$13",
+    c3.add_series({"categories": f"={name}!$D$11:$D$14", "values": f"={name}!$E$11:$E$14",
                    "data_labels": {"value": True},
                    "points": [{"fill": {"color": "#FF7C80"}}, {"fill": {"color": "#FFD966"}},
-                              {"fill": {"color": "#A9D08E"}}]})
+                              {"fill": {"color": "#A9D08E"}}, {"fill": {"color": "#BFBFBF"}}]})
     place(c3, "单位审核状态", 593, 250)
     sh.row = chart_row + 13
     n = report.units

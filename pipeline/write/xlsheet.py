@@ -33,8 +33,9 @@ class Sheet:
     """A worksheet written row by row. Column widths, panes and filters may be set at any time
     before the workbook closes: xlsxwriter writes them then."""
 
-    def __init__(self, wb, name: str, fmts: dict):
+    def __init__(self, wb, name: str, fmts: dict, base: str | None = None):
         self.wb, self.name = wb, name
+        self.base = base or name   # the first part's name: continuations are base（续n）
         self.ws = wb.add_worksheet(name, worksheet_class=FastSheet)
         self.f = fmts
         self.row = 0
@@ -68,7 +69,7 @@ class Sheet:
 
     def spill(self, part: int) -> "Sheet":
         """The continuation sheet "名（续n）", laid out and headed like this one."""
-        nxt = Sheet(self.wb, f"{self.name}（续{part}）", self.f)
+        nxt = Sheet(self.wb, f"{self.base}（续{part}）", self.f, self.base)
         nxt.start(*self._layout)
         return nxt
 
