@@ -43,6 +43,14 @@ class Prepared:
         return make_frame(rows, ["uid", "code", "cell", "block", "field", "org", "raw", "detail"])
 
     @cached_property
+    def measure_groups(self) -> list[tuple[int, list[dict]]]:
+        """Per unit and value-column set (measure: final, budget, …): its org records."""
+        groups: dict[tuple, list[dict]] = {}
+        for rec in self.f.org_records:
+            groups.setdefault((rec["uid"], rec.get("measure", "final")), []).append(rec)
+        return [(k[0], v) for k, v in groups.items()]
+
+    @cached_property
     def org_groups(self) -> dict[int, list[dict]]:
         groups: dict[int, list[dict]] = {}
         for rec in self.f.org_records:
@@ -63,7 +71,9 @@ def identity(rule: Rule, P: Prepared):
     lhs, terms = rule.lhs, rule.terms
     cols = [lhs] + [c for _, c in terms]
     rhs = [c for _, c in terms]
-    frame = P.f.orgs(["_i", "is_summary"])  # cells and names: from the record, when failing
+    blocks = {c.split(".")[0] for c in cols}
+    extra = ["magnitude"] if len(blocks) > 1 else []  # a table ~10,000× the others: not across tables
+    frame = P.f.orgs(["_i", "is_summary"] + extra)  # cells and names: from the record, when failing
     for c in cols:
         frame[c] = P.f.num(c)
     # a cell holding text, an error value or an uncomputed formula is its own finding (TXT-001,
@@ -85,6 +95,8 @@ def identity(rule: Rule, P: Prepared):
         else:
             need = present[rhs].any(axis=1)
         applies = present[lhs] & need & _scope(d, rule.scope) & ~d["_undecided"].astype(bool)
+        if extra:
+            applies &= ~d["magnitude"].map(lambda m: bool(m) and bool(blocks & set(m))).astype(bool)
         filled = d[cols].fillna(0.0)
         diff = (filled[lhs] - sum(filled[c] * s for s, c in terms)).abs()
         return ~applies | _within(diff, P.tol, filled.abs().sum(axis=1), applies, d["_i"], exact_ok)
@@ -96,7 +108,7 @@ def identity(rule: Rule, P: Prepared):
         others = [rec.get(c + "@cell") for _, c in terms if rec.get(c + "@cell")]
         return [make_finding(rule, P.unit(rec["uid"]), block=block, org=_org(rec, block), field=field,
                          cell=rec[lhs + "@cell"], expected=expected, actual=rec[lhs], others=others)]
-    return frame, fn, detail, cols + ["_i", "is_summary", "_undecided"]
+    return frame, fn, detail, cols + ["_i", "is_summary", "_undecided"] + extra
 
 
 def undecided(P: Prepared, cols: list[str]) -> np.ndarray:
@@ -129,8 +141,8 @@ def _scope(d, scope: str):
 
 
 def rollup(rule: Rule, P: Prepared):
-    uids, keys, sums, subsums = [], [], [], []
-    for uid, recs in P.org_groups.items():
+    uids, keys, sums, subsums, gs = [], [], [], [], []
+    for g, (uid, recs) in enumerate(P.measure_groups):  # each value column set on its own
         summary = next((r for r in recs if r["is_summary"]), None)
         if summary is None:
             continue
@@ -145,7 +157,8 @@ def rollup(rule: Rule, P: Prepared):
                 keys.append(key)
                 sums.append(s)
                 subsums.append(sum(vals, ZERO))
-    frame = make_frame(zip(uids, keys, sums, subsums), ["uid", "key", "summary", "subsum"])
+                gs.append(g)
+    frame = make_frame(zip(uids, keys, sums, subsums, gs), ["uid", "key", "summary", "subsum", "g"])
 
     def fn(d):
         return (d["summary"] - d["subsum"]).abs() <= P.tol
@@ -153,7 +166,7 @@ def rollup(rule: Rule, P: Prepared):
     def detail(row):
         key = row["key"]
         block, field = key.split(".")
-        recs = P.org_groups[row["uid"]]
+        recs = P.measure_groups[row["g"]][1]
         summary = next(r for r in recs if r["is_summary"])
         others = [r[key + "@cell"] for r in recs if not r["is_summary"] and r.get(key) is not None]
         return [make_finding(rule, P.unit(row["uid"]), block=block, org=_org(summary, block), field=field,
@@ -325,6 +338,8 @@ def narrative(rule: Rule, P: Prepared):
             figures = extract(str(u.get("f_report") or ""), u.get("year") or None)
         for field, stated, frag in figures:
             table = u.get(field)
+            if field.split(".")[0] in (u.get("magnitude") or ()):
+                continue  # the table is ~10,000× its report: one MAG-001 instead
             if field not in wanted or table is None or (uid, field, stated) in seen:
                 continue
             seen.add((uid, field, stated))
@@ -344,7 +359,7 @@ def narrative(rule: Rule, P: Prepared):
 
 def summary_blank(rule: Rule, P: Prepared):
     rows = []
-    for uid, recs in P.org_groups.items():
+    for uid, recs in P.measure_groups:
         summary = next((r for r in recs if r["is_summary"]), None)
         if summary is None:
             continue
@@ -365,8 +380,31 @@ def summary_blank(rule: Rule, P: Prepared):
     return frame, (lambda d: pd.Series(False, index=d.index)), detail, ["block"]
 
 
+def ratio(rule: Rule, P: Prepared):
+    """On the org rows: numerator ÷ denominator below min, both filled and the denominator above
+    0 (预算执行率 = 执行数 ÷ 调整后预算数; the denominator a budget column, see read/records.py)."""
+    num, den = rule.params["numerator"], rule.params["denominator"]
+    lo = Decimal(str(rule.params.get("min", "0.9")))
+    frame = P.f.orgs(["_i", "uid", num, den]).rename(columns={num: "N", den: "D"})
+
+    def fn(d):
+        return ~pd.Series([n is not None and q is not None and q > 0 and n / q < lo
+                           for n, q in zip(d["N"], d["D"])], index=d.index)
+
+    def detail(row):
+        rec = P.f.org_records[row["_i"]]
+        block, field = num.split(".")
+        rate = (row["N"] / row["D"] * 100).quantize(Decimal("0.1"))
+        return [make_finding(rule, P.unit(rec["uid"]), block=block, org=_org(rec, block), field=field,
+                             cell=rec.get(num + "@cell", ""), expected=f"{lo * 100:.0f}%",
+                             actual=f"{rate}%", others=[rec.get(den + "@cell", "")],
+                             extra={"rate": f"{rate}%", "plan": fmt(row["D"]), "final": fmt(row["N"]),
+                                    "min": f"{lo * 100:.0f}%"})]
+    return frame, fn, detail, ["N", "D"]
+
+
 RUNNERS = {"identity": identity, "rollup": rollup, "nonnegative": nonnegative,
            "cell_status": cell_status, "score_range": score_range, "grade": grade,
            "required": required, "compare": compare, "duplicate": duplicate,
-           "reader_issue": reader_issue, "narrative": narrative, "summary_blank": summary_blank,
+           "reader_issue": reader_issue, "narrative": narrative, "summary_blank": summary_blank, "ratio": ratio,
            "indicator": indicator}

@@ -13,7 +13,7 @@ from ..read.labels import rules_dir
 from .vocab import Vocab, rule_problem
 
 KINDS = {"identity", "rollup", "nonnegative", "score_range", "grade", "cell_status", "narrative",
-         "summary_blank", "required", "compare", "duplicate", "reader_issue", "indicator"}
+         "summary_blank", "required", "compare", "duplicate", "reader_issue", "indicator", "ratio"}
 SEVERITIES = {"error", "warning", "info"}
 ALL_FIELDS = [f"{b}.{f}" for b, fs in BLOCK_FIELDS.items() for f in fs]
 UNIT_FIELDS = {"unit.staff_actual", "unit.staff_quota", "unit.score"}
