@@ -293,8 +293,11 @@ def _check_pack(path: Path) -> None:
 
 
 # ---------------------------------------------------------------- every ending → a Chinese line and a code
+_EDQUOT, _EROFS = getattr(errno, "EDQUOT", -1), getattr(errno, "EROFS", -2)  # not on every platform
+
+
 def _os_reason(exc: OSError) -> str:
-    return {errno.ENOSPC: "磁盘已满", errno.EDQUOT: "磁盘配额已满", errno.EROFS: "磁盘是只读的",
+    return {errno.ENOSPC: "磁盘已满", _EDQUOT: "磁盘配额已满", _EROFS: "磁盘是只读的",
             errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
             errno.ENOTDIR: "路径中有一级是文件而不是文件夹",
             errno.ENAMETOOLONG: "路径太长"}.get(exc.errno, f"系统错误码 {exc.errno}")
@@ -303,9 +306,9 @@ def _os_reason(exc: OSError) -> str:
 def _output_failure(exc: OSError) -> str | None:
     """A disk that is full, read-only or closed to us while writing OUT is the user's to fix."""
     out = _state["out"]
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in (errno.ENOSPC, _EDQUOT):
         return f"磁盘空间不足，输出没有写完：{_os_reason(exc)}。请腾出空间后重新运行"
-    if out is not None and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) and exc.filename:
+    if out is not None and exc.errno in (_EROFS, errno.EACCES, errno.EPERM) and exc.filename:
         try:
             Path(os.fsdecode(exc.filename)).resolve().relative_to(Path(out).resolve())
         except ValueError:
