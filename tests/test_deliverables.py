@@ -38,11 +38,11 @@ def hide_row(path: Path, row: int) -> None:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     """45 units of 2021 (one sent twice), 2 of 2022, a 元 table with an error, a 元 table without,
-    "待定" in an amount cell, a hidden row with figures."""
+    "待定" in an amount cell, #REF! in another, a hidden row with figures."""
     tmp = tmp_path_factory.mktemp("deliverables")
     inbox = tmp / "inbox"
     inbox.mkdir()
-    for i in range(40):
+    for i in range(39):
         build(inbox / f"u{i:02d}.xlsx", seed=200 + i, unit=f"第{i:02d}测试单位",
               plants=["identity"] if i % 7 == 0 else ())
     build(inbox / "u03_again.xlsx", seed=300, unit="第03测试单位")            # the later file counts
@@ -54,6 +54,11 @@ def batch(tmp_path_factory):
     build(inbox / "u43_hidden.xlsx", seed=243, unit="隐藏行单位")
     hide_row(inbox / "u43_hidden.xlsx", 15)
     build(inbox / "u44.xlsx", seed=244, unit="第44测试单位")
+    form = build(inbox / "u45_ref.xlsx", seed=245, unit="错误值单位")
+    ref = next(c["cell"] for c in form.cells if (c["block"], c.get("row"), c["field"]) == ("income", 1, "other"))
+    wb = load_workbook(inbox / "u45_ref.xlsx")
+    wb.worksheets[0][ref] = "#REF!"     # openpyxl stores it as an error value
+    wb.save(inbox / "u45_ref.xlsx")
     make(inbox / "y2022_a.xlsx", "第01测试单位", seed=250, year=2022)
     make(inbox / "y2022_b.xlsx", "第02测试单位", seed=251, year=2022)
     out = tmp / "out"
@@ -69,6 +74,8 @@ def test_one_problem_one_finding(batch):
     report, out, _ = batch
     text = findings_of(report, "u40_text.xlsx")
     assert [f.rule for f in text if f.severity == "error"] == ["TXT-001"]   # no TPF/SUM through 待定
+    ref = findings_of(report, "u45_ref.xlsx")
+    assert [f.rule for f in ref if f.severity == "error"] == ["ERR-001"]    # no INC/SUM through #REF!
     hidden = [f for f in findings_of(report, "u43_hidden.xlsx") if f.rule == "HID-001"]
     assert len(hidden) == 1 and "第 15 行被隐藏" in hidden[0].message
     for file in ("u41_yuan_bad.xlsx", "u42_yuan_ok.xlsx"):

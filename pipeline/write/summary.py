@@ -135,6 +135,7 @@ class SummaryWriter:
             "wrap": fmt(text_wrap=True, valign="top"),
             "top": fmt(valign="top"),
             "score": fmt(num_format="0.00"),
+            "small": fmt(font_size=8),
             "pct": fmt(num_format="0.0%"),
             "grey": fmt(font_color="#808080", font_strikeout=True, text_wrap=True, valign="top"),
             "status": {"需修改": fmt(bg_color="#FFC7CE", bold=True), "需说明": fmt(bg_color="#FFEB9C"),
@@ -233,10 +234,11 @@ class SummaryWriter:
                 k = (x.uid, x.cell)
                 if k not in cells or RANK[x.severity] < RANK[cells[k]]:
                     cells[k] = x.severity
+        marked = {uid for uid, _ in cells}
         for u in frames.unit_records:
             uid = u["uid"]
             self.facts[uid] = (u.get("f_score"), u.get("f_grade"), u.get("f_contact"), u.get("f_phone"))
-            if not any(k[0] == uid for k in cells):
+            if uid not in marked:
                 continue
             flagged = {}
             for k in ALL_FIELDS:
@@ -458,10 +460,11 @@ class SummaryWriter:
                 for r in results]
         if not sh.started:
             widths = fit_widths(MANIFEST_HEADER, rows, hi=50)
-            widths[8] = 18
+            widths[8] = 50     # the digest in 8 pt
             sh.start(MANIFEST_HEADER, widths)
         for r, row in zip(results, rows):
             bad = {1: f["error"]} if r.status == "rejected" else {}
+            bad[8] = f["small"]
             if r.return_error:
                 bad[7] = f["warning"]
             self._room("提交情况").line(row, col_fmt=bad or None)
@@ -636,6 +639,9 @@ def _rules(sh: Sheet, f, report) -> None:
     widths[5], widths[7] = 50, 50
     sh.start(header, widths)
     for row in rows:
+        n = max(lines(str(row[c] or ""), widths[c]) for c in (1, 5, 7))
+        if n > 1:
+            sh.ws.set_row(sh.row, 13.5 * n)
         for c, v in enumerate(row):
             sh.put(c, v, f["wrap"] if c in (1, 5, 7) else f["top"])
         sh.row += 1
