@@ -203,8 +203,6 @@ def test_a_rule_parameter_of_the_wrong_type_is_a_rule_file_error(tmp_path: Path)
         assert_said(selfeval("check", str(SAMPLE), "--rules", str(bad)), 2, "规则文件有误")
 
 
-@pytest.mark.xfail(reason="CORRUPT_XML reasons carry the XML parser's English text "
-                          "(pipeline/read/ooxml.py, the lead's to fix)", strict=False)
 def test_rejection_reasons_carry_no_english(tmp_path: Path):
     import zipfile
 

@@ -46,7 +46,10 @@ def _parse(data: bytes, name: str, fast: bool = False):
     except DefusedXmlException:
         raise Rejected("XML_DTD_FORBIDDEN", f"部件 {name} 含有 DTD 或实体声明，出于安全原因拒收") from None
     except Exception as exc:  # ParseError and friends: the part is not well-formed XML
-        raise Rejected("CORRUPT_XML", f"部件 {name} 不是合法的 XML（{exc}），文件已损坏") from None
+        pos = getattr(exc, "position", None)   # the parser's words are English: say where, in Chinese
+        where = f"第 {pos[0]} 行第 {pos[1]} 列起" if pos else "其中"
+        raise Rejected("CORRUPT_XML", f"部件 {name} 不是完整合法的 XML（{where}有错），文件已损坏；"
+                                      "请在 Excel/WPS 中打开后重新保存再报送") from None
 
 
 @lru_cache(maxsize=1 << 16)
