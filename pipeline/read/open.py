@@ -120,10 +120,12 @@ def _read_calamine(data: bytes, fmt: str) -> Book:
     except Exception as exc:  # calamine raises its own types for corrupt BIFF/ODS
         msg = str(exc)
         if "cell limit" in msg.lower():
-            raise Rejected("EXTENT_LIMIT", f"工作表的使用区域远超自评表（{msg[:120]}），疑似异常文件") from None
+            raise Rejected("EXTENT_LIMIT", "工作表的使用区域远超自评表（单元格数超出读取上限），疑似异常文件；"
+                                           "请删除多余的行列后重新报送") from None
         if "password" in msg.lower() or "encrypt" in msg.lower():
             raise Rejected("ENCRYPTED", "工作簿设置了打开密码，无法读取；请去除密码后重新报送") from None
-        raise Rejected("CORRUPT_FILE", f"文件已损坏，无法读取（{type(exc).__name__}: {msg[:200]}）") from None
+        # calamine's own words are English and technical: the unit needs what to do
+        raise Rejected("CORRUPT_FILE", "文件已损坏，无法读取；请在 Excel/WPS 中打开确认，另存为 .xlsx 后重新报送") from None
     if not sheets:
         raise Rejected("NO_SHEETS", "工作簿中没有可读取的工作表")
     return Book(sheets=sheets, source_format=fmt)
