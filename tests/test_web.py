@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from starlette.routing import Route
 
+from web_support import web_server  # noqa: F401  (the session's desk)
 from web_support import (PASSWORD, SEED_UNIT, Server, client, copy_seed, csrf_of, draft_id, login,
                          make_store, seed_form, token, upload)
 
@@ -23,13 +24,9 @@ from pipeline.store import desk as D
 NOTE = "经核实，该数据口径与报告一致，差异原因已向主管部门说明。"
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("web")
-    url = make_store(tmp)
-    with Server(url, tmp / "work", memory_mb=512, timeout=20) as s:
-        s.tmp = tmp
-        yield s
+@pytest.fixture
+def srv(web_server):
+    return web_server
 
 
 def _store(srv):
@@ -144,6 +141,8 @@ def test_reviewer_returns_accepts_reopens_and_downloads(srv):
     assert f.status_code == 200 and f.content == seed_form().read_bytes()
     assert rv.get(f"/review/version/{vid}/marked.xlsx").status_code == 200
     assert "操作日志" in rv.get("/review/audit").text
+    r = rv.post("/review/unit/001/2021", data={"csrf": tok, "do": "reopen", "reason": "测试结束"})
+    assert r.status_code == 303 and C.find(_store(srv), "001", "2021").state != C.ACCEPTED
 
 
 # ---------------------------------------------------------------------------- who may see what

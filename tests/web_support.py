@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -137,3 +138,14 @@ def copy_seed(dst: Path) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(seed_form(), dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory):
+    """A desk for a web test module (the first self-check of a process costs a second or two
+    of imports and rule set-up): each module that imports it gets its own."""
+    tmp = tmp_path_factory.mktemp("web")
+    url = make_store(tmp)
+    with Server(url, tmp / "work", memory_mb=512, timeout=20) as s:
+        s.tmp = tmp
+        yield s

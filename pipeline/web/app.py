@@ -181,8 +181,15 @@ async def http_error(request: Request, exc: HTTPException):
         detail = "您要的页面不存在，或您没有查看它的权限。"
     elif exc.status_code == 400:
         detail = "请求格式有误（上传请一次只选一个文件）。"
-    return render(request, "error.html", status=exc.status_code, account=None,
+    return render(request, "error.html", status=exc.status_code, account=_maybe_account(request),
                   title=titles.get(exc.status_code, "出错了"), detail=detail)
+
+
+def _maybe_account(request: Request) -> dict | None:
+    try:
+        return current(request)
+    except Exception:     # an error page never fails for want of the account
+        return None
 
 
 async def server_error(request: Request, exc: Exception):

@@ -111,8 +111,35 @@ def layout(grid: dict, findings: list[dict]) -> dict:
             rs, cs = span.get((r, c), (1, 1))
             cells.append({"text": text, "long": len(text) > LONG_TEXT, "rs": rs, "cs": cs,
                           "sev": fs[0]["severity"] if fs else "", "marks": [f["mark"] for f in fs],
-                          "a1": f"{col_name(c)}{r + 1}"})
+                          "a1": f"{col_name(c)}{r + 1}", "num": bool(_NUMBER.match(text)),
+                          "parts": quoted_parts(text, fs) if fs and len(text) > LONG_TEXT else None})
             notes += fs
         out_rows.append({"n": r + 1, "cells": cells, "findings": notes})
     return {"cols": [col_name(c) for c in range(width)], "rows": out_rows, "outside": outside,
             "cut": grid.get("cut", False)}
+
+
+_NUMBER = re.compile(r"^\s*-?[\d,]+(\.\d+)?\s*$")
+_QUOTED = re.compile(r"“([^”]{2,120})”")
+
+
+def quoted_parts(text: str, findings: list[dict]) -> list[tuple[str, bool]] | None:
+    """A long text cut where the findings' messages quote it (“收入合计255.12万元”), so that the
+    quoted words can be marked inside the report: [(piece, quoted?)…], or None."""
+    spans = []
+    for f in findings:
+        for q in _QUOTED.findall(f.get("message", "")):
+            i = text.find(q)
+            if i >= 0:
+                spans.append((i, i + len(q)))
+    if not spans:
+        return None
+    spans.sort()
+    parts, pos = [], 0
+    for a, b in spans:
+        if a < pos:
+            continue
+        parts += [(text[pos:a], False), (text[a:b], True)]
+        pos = b
+    parts.append((text[pos:], False))
+    return [p for p in parts if p[0]]

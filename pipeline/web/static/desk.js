@@ -11,3 +11,11 @@ document.addEventListener("submit", function (ev) {
     if (reason && !reason.value.trim()) { ev.preventDefault(); alert("退回须写明审核意见"); reason.focus(); }
   }
 });
+
+// a long text (the report) scrolls inside its cell to the words a finding quotes
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("table.sheet .scroll mark").forEach(function (m) {
+    var box = m.closest(".scroll");
+    if (box && !box.dataset.done) { box.scrollTop = Math.max(0, m.offsetTop - box.offsetTop - 24); box.dataset.done = "1"; }
+  });
+});
