@@ -303,3 +303,9 @@ def test_a_subtotal_row_is_not_counted_twice(tmp_path: Path):
             ("产出目标", "小计", "", "", 40, 38),
             ("效益目标", "满意度", "满意率达90%以上", "满意率达94%以上", 60, 58)]
     assert ind_findings(form(tmp_path / "f.xlsx", rows, score=96, points=True)) == []
+
+
+def test_full_width_figures_read_as_typed(tmp_path: Path):
+    p = form(tmp_path / "f.xlsx", [("亮灯率：＞＝９６％", "亮灯率９５．５％")],
+             goals_done="目标1完成情况：受理城管领域投诉１７２起。", report="受理城管领域投诉４０３起，发放宣传资料１．５万余份。")
+    assert [f[:3] for f in ind_findings(p)] == [("IND-001", "E9", "亮灯率"), ("IND-002", "A14", "投诉")]

@@ -140,7 +140,7 @@ def quantities(text: str, v: Vocab, year: str | None = None) -> list[Qty]:
 
 def direction(q: Qty, v: Vocab) -> str:
     """A target's direction: its own comparison word, else ≤ for measures where lower is better
-    (故障率, 投诉), else ≥ (a bare 100% or 300次 is a floor to reach)."""
+    (故障率, 事故率), else ≥ (a bare 100% or 300次 is a floor to reach)."""
     if q.cmp in (">=", "<="):
         return q.cmp
     if q.cmp == "<":
@@ -173,6 +173,7 @@ class Told:
 
 
 def _range(num: str, mag: str | None, more: bool, head_word: str, tail_word: str, v: Vocab):
+    num = num.replace("．", ".")
     value = D(num) * _MAG[mag]
     if more:
         digits = num.split(".")
