@@ -9,6 +9,7 @@ joins its unit with sheet-qualified cells ('表二'!D5).
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from ..models import Fact, Issue, UnitForm
@@ -142,3 +143,83 @@ def fingerprint(form: UnitForm, renamed: set[str], header_words: set[str]) -> st
 
 def file_template(forms: list[UnitForm]) -> str:
     return ";".join(dict.fromkeys(f.template for f in forms if f.template))
+
+
+_TEXT_REF = re.compile(r"^(?:(?:'((?:[^']|'')+)'|([^\s!&(),\"'=+\-*/]+))!)?\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    parts, depth, quote, cur = [], 0, False, []
+    for ch in text:
+        if ch == '"':
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+        if ch == sep and not quote and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def eval_text(formula: str, sheets: dict, here, depth: int = 0) -> str | None:
+    """A text formula without a stored result, evaluated where it only joins cells and strings:
+    =封面!C6, ='封 面'!C6, =A1, =封面!C6&"（本级）", =CONCATENATE(封面!C6, "局"). Else None."""
+    f = formula.strip().lstrip("=").strip()
+    if depth > 3 or not f:
+        return None
+    m = re.fullmatch(r"(?i)CONCATENATE\((.*)\)", f)
+    parts = _split_top(m.group(1), ",") if m else _split_top(f, "&")
+    out = []
+    for part in parts:
+        p = part.strip()
+        if len(p) >= 2 and p[0] == p[-1] == '"':
+            out.append(p[1:-1].replace('""', '"'))
+            continue
+        r = _TEXT_REF.match(p)
+        if not r:
+            return None
+        name = (r.group(1) or "").replace("''", "'") or r.group(2)
+        grid = sheets.get(name) if name else here
+        if grid is None:
+            return None
+        col = 0
+        for ch in r.group(3).upper():
+            col = col * 26 + ord(ch) - 64
+        rc = (int(r.group(4)) - 1, col - 1)
+        v = grid.values.get(rc)
+        if v is None and rc in grid.formulas:
+            v = eval_text(grid.formulas[rc], sheets, grid, depth + 1)
+        if v is None:
+            v = ""
+        elif isinstance(v, float):
+            v = str(int(v)) if v.is_integer() else repr(v)
+        out.append(str(v))
+    text = "".join(out).strip()
+    return text or None
+
+
+def resolve_text_formulas(form: UnitForm, sheets: list) -> None:
+    """Facts and org names kept as formula text (no stored result) take the value the formula
+    joins, when it only joins cells and strings; the formula stays in raw and its FML-002 issue
+    stands (the file still holds no result)."""
+    by_name = {g.name: g for g in sheets}
+    here = by_name.get(form.sheet)
+    for name in _FACTS:
+        fact = getattr(form, name)
+        if fact is None or not isinstance(fact.value, str) or not fact.raw.startswith("=") or fact.value != fact.raw:
+            continue
+        sheet, _, cell = fact.cell.rpartition("!")
+        grid = by_name.get(sheet.strip("'")) if sheet else here
+        val = eval_text(fact.raw, by_name, grid)
+        if val is not None:
+            setattr(form, name, Fact(val, fact.cell, fact.raw))
+    for row in form.rows:
+        if row.org.startswith("="):
+            val = eval_text(row.org, by_name, here)
+            if val is not None:
+                row.org = val

@@ -69,6 +69,8 @@ class Labels:
                 self.fields.setdefault(norm(w), set()).add(key)
         self.facts = {k: {norm(x) for x in xs} for k, xs in data["facts"].items()}
         self.all_facts = set().union(*self.facts.values())
+        self.section_words = set().union(*(self.facts.get(k, set()) for k in (
+            "score", "grade", "indicator_header", "goals_expected")))
         self._fact_index: dict[str, str] = {}
         for key, words in reversed(list(self.facts.items())):
             for w in words:

@@ -1,6 +1,7 @@
 """Find the four amount tables by their labels and read every org row of each."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from .tokens import UNIT_FACTOR, unit_decl, unit_in
 
 MAX_HEADER_ROWS = 4
 _YUAN = Decimal(10000)
+_SECTION = re.compile(r"^[一二三四五六七八九十]+、")
 _ZERO = Decimal(0)
 MAX_ORG_ROWS = 300
 
@@ -193,7 +195,7 @@ def _title(sv: SheetView, anchor) -> str:
         tl = sv.top_left((r, cc))
         if sv.text(tl):
             return sv.text(tl)
-    for rr in (r - 1, r - 2):
+    for rr in (r - 1, r - 2, r - 3):
         if rr < 0:
             break
         row_texts = [sv.text((rr, cc)) for cc in range(0, min(sv.g.ncols, c + 3)) if sv.text((rr, cc))]
@@ -247,7 +249,7 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
         if tl[1] < c:
             break  # a title merged across the table: the next section starts
         org_label = sv.label((r, c))
-        if org_label in lab.org_header:
+        if org_label in lab.org_header or _section_row(sv, lab, r, c, all_cols, org_label):
             break
         org_raw = sv.text((r, c)) if tl == (r, c) else ""
         if not org_raw and tl == (r, c) and (r, c) in sv.g.formulas:
@@ -277,6 +279,20 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
         n_data += 1
     mark_summary(rows, lab)
     return rows
+
+
+def _section_row(sv: SheetView, lab: Labels, r: int, c: int, cols, org_label: str) -> bool:
+    """The form's next section starts on this row: a section heading (三、…) in the org column,
+    or a fact or section label (预期目标, 评价内容, 绩效自评综合得分, 姓名, …) in the org column or
+    under an amount column — a table without a side title ends there."""
+    if org_label and (org_label in lab.all_facts or _SECTION.match(org_label)):
+        return True
+    labels = sv.labels
+    for cc in cols:
+        t = labels.get((r, cc))
+        if t is not None and (t in lab.all_facts or t in lab.org_header):
+            return True
+    return False
 
 
 def _formula_text(sv: SheetView, rc, block: str, issues: list | None) -> str:

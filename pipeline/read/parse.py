@@ -11,7 +11,7 @@ from .indicators import goals, indicators
 from .guard import Rejected
 from .labels import Labels, load_labels, norm
 from ..check.narrative import extract
-from .book import check_magnitude, file_template, fingerprint, join_continuations
+from .book import check_magnitude, file_template, fingerprint, join_continuations, resolve_text_formulas
 from .facts import read_facts
 from .locate import find_tables, read_rows
 from .ooxml import ref_to_rc
@@ -59,6 +59,9 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
         if grid.hidden and any(isinstance(v, (int, float)) and not isinstance(v, bool)
                                for v in grid.values.values()):
             hidden_figures.append((pos, grid))
+    for _, f in placed:  # before joining: a unit named by a formula is known by its name
+        if any(i.code == "FORMULA_NO_RESULT" for i in f.issues):
+            resolve_text_formulas(f, book.sheets)
     placed = join_continuations(placed)
     forms = [f for _, f in placed]
 
@@ -88,7 +91,7 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
 def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
     tables = find_tables(sv, lab)
     has_title = any(FORM_TITLE in t for t in sv.labels.values())
-    if not tables and not has_title:
+    if not tables and not has_title and not _has_sections(sv, lab):
         return None
     form = UnitForm(file=rel, sheet=sv.g.name)
     anchors = {t.anchor[0] for t in tables}
@@ -122,6 +125,13 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
         form.issues.append(Issue("HIDDEN_CONTENT", "", "unit", "sheet", "", sv.g.name,
                                  f"自评表所在的工作表“{sv.g.name}”被隐藏"))
     return form
+
+
+def _has_sections(sv: SheetView, lab: Labels) -> bool:
+    """A continuation sheet without the form's title (绩效指标完成情况表): the score, the grade or
+    the indicator table's header."""
+    words = lab.section_words
+    return any(t in words for t in sv.labels.values())
 
 
 def _value_right(sv: SheetView, rc, lab: Labels) -> Fact | None:
