@@ -208,7 +208,8 @@ def main() -> None:
     }
     if recorded is not None:
         result["store"] = {"target": args.store, "versions": recorded.versions, "files": recorded.files,
-                           "wait_after_run_s": round(store_tail, 2)}
+                           "wait_after_run_s": round(store_tail, 2),
+                           "recorder_cpu_s": round(recorded.cpu_s, 2)}
     (ROOT / "results").mkdir(exist_ok=True)
     name = f"{result['date'].replace(':', '')}-n{args.n}{'-store' if args.store else ''}.json"
     (ROOT / "results" / name).write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -15,6 +15,7 @@ import queue
 import re
 import socket
 import threading
+import time
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -24,7 +25,6 @@ from pathlib import Path
 from . import crossyear
 from .check.ruleset import ALL_FIELDS
 from .read.labels import norm, strip_enum
-from .read.records import fmt
 from .store import Store, StoreError, now
 
 # States of a unit-year, and who acts next.
@@ -612,6 +612,7 @@ class Recorded:
     unmatched: list = field(default_factory=list)   # (path, name as written, year)
     unassigned: list = field(default_factory=list)  # (path, sheet): no unit name or year
     replaced: list = field(default_factory=list)    # (path, 第 N 版)
+    cpu_s: float = 0.0          # CPU seconds the recording cost (the run's thread and the writer)
 
 
 @dataclass
@@ -622,6 +623,12 @@ class RunView:
     notes: dict             # form → {finding key (问题编号) → 说明 in force}
     superseded: set         # this run's forms that a later version replaces (history only)
     unit_years: list        # the UnitYears the run touched
+
+
+def _figures_json(figures: dict) -> str:
+    """The consolidated amounts (and facts) of a version as stored: text, never 1E+2."""
+    return json.dumps({k: format(v, "f") if isinstance(v, Decimal) else str(v)
+                       for k, v in figures.items() if "@" not in k}, ensure_ascii=False)
 
 
 DUP_RULE = "DUP-001"
@@ -675,6 +682,13 @@ class Recorder:
 
     # -- the run's thread: keep it short
     def __call__(self, frames, findings, unit_rows, files) -> None:
+        t0 = time.thread_time()
+        try:
+            self._hand_over(frames, findings, files)
+        finally:
+            self.result.cpu_s += time.thread_time() - t0
+
+    def _hand_over(self, frames, findings, files) -> None:
         by_uid = defaultdict(list)
         for f in findings:
             by_uid[f.uid].append(f)
@@ -742,22 +756,21 @@ class Recorder:
                 item()
                 continue
             if self.error is None:
+                t0 = time.thread_time()
                 try:
                     self._write(*item)
                 except BaseException as exc:   # reported by the run's thread
                     self.error = exc
+                self.result.cpu_s += time.thread_time() - t0
 
     def _write(self, forms: list[_Form], files: list[tuple]) -> None:
         st, res, at = self.store, self.result, now()
         sizes, notes = {}, {}
-        for rel, sha, status, _, _ in files:
-            p = self.inbox / rel
+        for rel, *_ in files:
             try:
-                sizes[rel] = p.lstat().st_size
+                sizes[rel] = os.lstat(os.path.join(self.inbox, rel)).st_size
             except OSError:
                 sizes[rel] = 0
-            if status == "accepted" and has_return_sheet(p):
-                notes[rel] = read_notes(p)
         # which unit-year each form is a version of
         keyed, unmatched = [], []
         for f in forms:
@@ -785,6 +798,14 @@ class Recorder:
             known = st.existing_versions(tx, ids.values())
             fresh = [(k, m, f) for k, m, f in keyed if (ids[(k, f.year)], sha_of.get(f.file, ""), f.sheet) not in known]
             res.unchanged += len(keyed) - len(fresh)
+            # 说明 answer an earlier version's findings: only a new version of a unit-year that
+            # already has one (in the store, or earlier in this chunk) can be a returned copy
+            had = {u for u, _, _ in known} | {u for u, n in Counter(
+                ids[(k, f.year)] for k, _, f in fresh).items() if n > 1}
+            for k, _, f in fresh:
+                if ids[(k, f.year)] in had and f.file not in notes:
+                    p = self.inbox / f.file
+                    notes[f.file] = read_notes(p) if has_return_sheet(p) else []
             last = self._last_year(tx, {(k, f.year) for k, _, f in fresh})
             history = self._history(tx, [ids[(k, f.year)] for k, _, f in fresh
                                          if any(x.rule == DUP_RULE for x in f.findings)])
@@ -807,9 +828,7 @@ class Recorder:
                 rows.append(dict(unit_year_id=ids[(k, f.year)], sha256=sha_of.get(f.file, ""), sheet=f.sheet,
                                  path=f.file, run_id=self.run_id, received_at=at, unit_name=f.unit,
                                  matched=matched, errors=sev["error"], warnings=sev["warning"],
-                                 infos=sev["info"], figures=json.dumps({a: fmt(v) if isinstance(v, Decimal) else str(v)
-                                                                        for a, v in f.figures.items()},
-                                                                       ensure_ascii=False),
+                                 infos=sev["info"], figures=_figures_json(f.figures),
                                  values_csv=f.values_csv))
                 per_form.append((f, found))
             vid = st.add_versions(tx, rows)
@@ -824,7 +843,7 @@ class Recorder:
                     frows.append(dict(version_id=v, key=key, rule=fd.rule, severity=fd.severity,
                                       block=fd.block, org=fd.org, field=fd.field, sheet=fd.sheet,
                                       cell=fd.cell, expected=fd.expected, actual=fd.actual, message=fd.message))
-                if f.file in notes:
+                if notes.get(f.file):
                     noted.append((row["unit_year_id"], v, f))
             st.add_findings(tx, frows)
             self._notes(tx, noted, notes, at)

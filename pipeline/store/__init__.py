@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -45,6 +46,7 @@ class Store:
         self.engine = engine
         self.files_dir = files_dir
         self.sqlite = engine.dialect.name == "sqlite"
+        self._folders: set[str] = set()     # blob folders known to exist
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -131,13 +133,15 @@ class Store:
             row = dict(sha256=sha, size=size, stored_at=now(), data=None)
             if self.files_dir is None:
                 row["data"] = Path(src).read_bytes()
-            else:
-                dst = self.blob_path(sha)
-                if not dst.exists():
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = dst.with_name(f"{dst.name}.{os.getpid()}.tmp")
-                    shutil.copyfile(src, tmp)
-                    os.replace(tmp, dst)
+            else:    # a missing row: copy (again, if a failed transaction left the bytes)
+                folder = os.path.join(self.files_dir, sha[:2])
+                if folder not in self._folders:
+                    os.makedirs(folder, exist_ok=True)
+                    self._folders.add(folder)
+                dst = os.path.join(folder, sha)
+                tmp = f"{dst}.{os.getpid()}.{threading.get_ident()}.tmp"
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, dst)
             rows.append(row)
         tx.execute(_insert_ignore(tx, S.blob, ["sha256"]), rows)
 
