@@ -126,6 +126,8 @@ def inspect_result(result) -> None:
         return
     console.print(f"文件 {escape(result.file)}（{result.source_format}"
                   f"{'，文件要求打开时重算：公式按表内关系代算' if result.full_calc else ''}）")
+    if getattr(result, "template", ""):
+        console.print(f"表样：{escape(result.template)}")
     for form in result.forms:
         facts = Table(title=Text(f"工作表 {form.sheet}：基本信息"), show_header=True)
         for h in ("项目", "值", "单元格", "原文"):
