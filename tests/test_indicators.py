@@ -286,6 +286,8 @@ def test_planted_and_consistent_forms(tmp_path: Path):
     ("≥95%", "亮灯率97%，故障率0.3%"),                      # two figures, an unnamed target: not compared
     ("运行故障率：≤0.5%", "报修及时率达到100%"),             # another measure
     ("完成3个项目", "完成了3个项目中的2个"),
+    ("完成3个项目", "完成2个试点"),                          # another thing counted
+    ("全年开展业务培训不少于12次", "开展安全检查10次"),
     ("90%-95%", "93%"),
 ])
 def test_completions_not_matched_with_the_target_give_nothing(tmp_path: Path, target, result):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .findings import make_finding
 from .frames import frame as make_frame
-from .quantities import Qty, misses, names_match, overlap, quantities, told
+from .quantities import Qty, misses, names_match, overlap, quantities, related, told
 from .vocab import Vocab
 from ..read.records import fmt
 
@@ -82,11 +82,13 @@ def _same_row(c: Qty, tq: list[Qty], cq: list[Qty]) -> Qty | None:
             return None
     if c.unit != "%" and c.key:
         keyed = [t for t in same if t.key and (t.key.endswith(c.key) or c.key.endswith(t.key))
-                 and min(len(t.key), len(c.key)) >= 2]
+                 and min(len(t.key), len(c.key)) >= 2 and related(t.after, c.after)]
         if len(keyed) == 1:
             return keyed[0]
     if len(same) == 1 and sum(1 for q in cq if q.unit == c.unit) == 1:
-        return same[0]
+        t = same[0]
+        if c.unit == "%" or (related(t.key, c.key) and related(t.after, c.after)):
+            return t
     return None
 
 

@@ -21,6 +21,7 @@ _STOP = re.compile(r"[,，;；。!！?？\n、:：]")
 _CLAUSE_END = re.compile(r"[,，;；。!！?？\n:：]")
 _RATE = re.compile(r"([\u4e00-\u9fff]{1,10}?)率")
 _CJK_TAIL = re.compile(r"[\u4e00-\u9fff]+$")
+_CJK_HEAD = re.compile(r"[\u4e00-\u9fff]{1,4}")
 _YEARS = re.compile(r"((?:19|20)\d{2})\s*年")
 _ENUM = re.compile(r"^\s*(?:\d{1,2}[、.．]|[(（]\d{1,2}[)）]|[一二三四五六七八九十]{1,3}、)\s*")
 _DIGIT = re.compile(r"\d")
@@ -42,6 +43,7 @@ class Qty:
     end: int
     frag: str
     written: str          # the figure as typed, with its comparison words ("≥96%", "95%以上")
+    after: str = ""       # the words right after a count (3个项目 → 项目)
 
 
 def head_word(head: str, v: Vocab) -> tuple[str, int]:
@@ -132,10 +134,19 @@ def quantities(text: str, v: Vocab, year: str | None = None) -> list[Qty]:
             key_head = head[:len(head) - hlen] if hw else head
             kt = _CJK_TAIL.search(key_head.rstrip(": "))
             key = kt.group(0)[-4:] if kt else ""
+            am = _CJK_HEAD.match(clause, w_end) if unit != "%" else None
             out.append(Qty(value, unit, cmp, bool(m.group(3)), rate_names(head, v) if unit == "%" else (),
                            key, cs + m.start(), cs + m.end(), text[cs:ce].strip(),
-                           text[cs + w_start:cs + w_end].strip()))
+                           text[cs + w_start:cs + w_end].strip(), am.group(0) if am else ""))
     return out
+
+
+def related(a: str, b: str) -> bool:
+    """Two stretches of words about the same thing: empty, or sharing two characters in a row
+    (业务培训 · 培训; not 业务培训 · 安全检查)."""
+    if not a or not b:
+        return True
+    return any(a[i:i + 2] in b for i in range(len(a) - 1)) or (len(a) == 1 and a in b)
 
 
 def direction(q: Qty, v: Vocab) -> str:
