@@ -242,3 +242,61 @@ def test_template_fingerprint_standard(tmp_path: Path):
     r = read_file(tmp_path / "s.xlsx", "s.xlsx")
     assert r.template == "standard" and r.forms[0].template == "standard"
     assert [row.measure for row in r.forms[0].rows] == ["final"] * len(r.forms[0].rows)
+
+
+def test_text_formula_without_result_joining_cells_is_evaluated(tmp_path: Path):
+    (tmp_path / "in").mkdir()
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "自评表"
+    r = header(ws)
+    ws["B3"] = '=封面!C6&"（本级）"'
+    for b in HEADS:
+        r, _ = write_table(ws, r + 1, b)
+    tail(ws, r)
+    wb.create_sheet("封面")["C6"] = "庚局"
+    wb.save(tmp_path / "in" / "f.xlsx")
+    _, f = _one(tmp_path / "in" / "f.xlsx")
+    assert (f.unit.value, f.unit.raw) == ("庚局（本级）", '=封面!C6&"（本级）"')
+    assert [x["rule"] for x in _findings(tmp_path) if x["rule"] in ("FML-002", "REQ-001")] == ["FML-002"]
+
+
+def test_table_without_side_title_ends_at_the_next_section(tmp_path: Path):
+    (tmp_path / "in").mkdir()
+    wb = Workbook()
+    ws = wb.active
+    r = header(ws)
+    for b in HEADS:
+        r, _ = write_table(ws, r + 1, b)
+    ws.cell(r - 1, 2, "注：本表由财务股填报")
+    ws.cell(r, 1, "单位负责人：赵一")
+    ws.cell(r, 4, "填表人：王芳")
+    ws.cell(r + 1, 2, "预期目标")
+    ws.cell(r + 1, 5, "实际完成")
+    ws.cell(r + 2, 2, "目标1：保障运转")
+    ws.cell(r + 2, 5, "已完成")
+    tail(ws, r + 4)
+    wb.save(tmp_path / "in" / "t.xlsx")
+    _, f = _one(tmp_path / "in" / "t.xlsx")
+    assert [row.org for row in f.rows if row.block == "fixed_assets"] == ["合计", "局机关", "二级机构1"]
+    assert [x["rule"] for x in _findings(tmp_path) if x["severity"] == "error"] == []
+
+
+def test_continuation_sheet_known_by_its_sections(tmp_path: Path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "表一"
+    r = header(ws, unit="辛局")
+    for b in HEADS:
+        r, _ = write_table(ws, r + 1, b)
+    ws2 = wb.create_sheet("绩效指标完成情况表")
+    ws2["A1"] = "整体支出绩效指标完成情况"
+    tail(ws2, 3, score="91", grade="优秀")
+    wb.save(tmp_path / "c.xlsx")
+    r, f = _one(tmp_path / "c.xlsx")
+    assert (f.score.value, f.grade.value, f.grade.cell) == (Decimal(91), "优秀", "'绩效指标完成情况表'!D4")
+    assert f.joined == ["绩效指标完成情况表"]
+
+
+def test_currency_sign():
+    assert parse_amount("￥1,234.50") == (Decimal("1234.50"), "ok", "")

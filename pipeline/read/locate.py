@@ -16,6 +16,7 @@ from .tokens import UNIT_FACTOR, unit_decl, unit_in
 MAX_HEADER_ROWS = 4
 _YUAN = Decimal(10000)
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、")
+_COLON_LABEL = re.compile(r"^[^\d:()]{1,10}:")   # 注:, 填表人:, 单位负责人: (labels are normalised)
 _ZERO = Decimal(0)
 MAX_ORG_ROWS = 300
 
@@ -288,10 +289,15 @@ def _section_row(sv: SheetView, lab: Labels, r: int, c: int, cols, org_label: st
     if org_label and (org_label in lab.all_facts or _SECTION.match(org_label)):
         return True
     labels = sv.labels
+    colon = bool(org_label) and _COLON_LABEL.match(org_label) is not None
     for cc in cols:
         t = labels.get((r, cc))
-        if t is not None and (t in lab.all_facts or t in lab.org_header):
-            return True
+        if t is not None:
+            if t in lab.all_facts or t in lab.org_header:
+                return True
+            colon = colon or _COLON_LABEL.match(t) is not None
+    if colon:  # 注：…, 单位负责人：X　填表人：Y — a note or signature line, unless it holds amounts
+        return not any(sv.number((r, cc))[1] == "ok" for cc in cols)
     return False
 
 

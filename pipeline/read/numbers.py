@@ -47,6 +47,10 @@ def parse_amount(value: object) -> tuple[Decimal | None, str, str]:
     if s in BLANK_MARKS:
         return None, "blank", "mark"
     s = s.replace(",", "").replace(" ", "").replace("\u3000", "")
+    if s[0] in "¥$":  # ¥1,234.50 / ￥ (NFKC ¥)
+        s = s[1:]
+        if not s:
+            return None, "text", ""
     if s[0] in _NEG_MARKS:  # △12.50 / ▲12.50: the accounting minus (－ is '-' after NFKC)
         s = "-" + s[1:]
     m = _PAREN_NEG.match(s)
