@@ -226,7 +226,10 @@ def told(text: str, v: Vocab, year: str | None = None) -> list[Told]:
     t = text
     out = []
     stops = None
+    reach = v.window + 12
     for m in v.nouns_re(present).finditer(t):
+        if not _DIGIT.search(t, max(0, m.start() - 16), m.end() + reach):
+            continue   # no figure near this mention (most of a report's)
         noun = m.group(0)
         measures = v.nouns[noun]
         got = _before(t, m.start(), measures, v) or _after(t, m.end(), measures, v)
