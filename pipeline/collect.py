@@ -665,7 +665,10 @@ class Recorder:
         self.store, self.inbox = store, Path(inbox)
         self.pack = pack
         self.tolerance = getattr(pack, "tolerance", Decimal("0.01"))
-        self.cross_rules = crossyear.rules_of(pack)
+        # the rule engine runs the pack's own cross_year rules; the recorder only those of
+        # collect.toml, and only while the pack has none (never both)
+        own = any(r.kind == crossyear.KIND for r in getattr(pack, "rules", ()))
+        self.cross_rules = [] if own else crossyear.load()[0]
         self.result = Recorded()
         self.error: BaseException | None = None
         self.files_seen = self.units_seen = 0
@@ -882,32 +885,80 @@ class Recorder:
         self.result.notes += len(rows)
 
     def _last_year(self, tx, pairs) -> dict:
-        """(unit key, year) → (last year's figures, last year, whether 通过) for the cross-year rules."""
-        st = self.store
-        want = {}
-        for k, y in pairs:
-            if y.isdigit():
-                want[(k, str(int(y) - 1))] = (k, y)
-        if not want or not self.cross_rules:
+        if not self.cross_rules:
             return {}
-        rows = st.find_unit_years(tx, want)
-        ids = {r["id"]: (r["unit_key"], r["year"]) for r in rows}
-        vers, acts = defaultdict(list), defaultdict(list)
-        for v in st.versions(tx, ids):
-            vers[v["unit_year_id"]].append(v)
-        for a in st.actions(tx, ids):
-            acts[a["unit_year_id"]].append(a)
-        chosen = {}
-        for i in ids:
-            uy = derive(UnitYear(*ids[i], {}, i, vers[i], acts[i]), 0)
-            if uy.current is not None:
-                chosen[i] = (uy.current["id"], uy.state == ACCEPTED)
-        figs = st.version_values(tx, [v for v, _ in chosen.values()])
-        out = {}
-        for i, (v, ok) in chosen.items():
-            k, y = ids[i]
-            out[want[(k, y)]] = (json.loads(figs[v][0]), y, ok)
-        return out
+        return _previous_year(self.store, tx, pairs)
+
+
+def _previous_year(st: Store, tx, pairs) -> dict:
+    """(unit key, year) → (last year's figures, last year, whether 通过) for the cross-year rules:
+    last year's 通过 version, else its current one."""
+    want = {}
+    for k, y in pairs:
+        if str(y).isdigit():
+            want[(k, str(int(y) - 1))] = (k, str(y))
+    if not want:
+        return {}
+    rows = st.find_unit_years(tx, want)
+    ids = {r["id"]: (r["unit_key"], r["year"]) for r in rows}
+    vers, acts = defaultdict(list), defaultdict(list)
+    for v in st.versions(tx, ids):
+        vers[v["unit_year_id"]].append(v)
+    for a in st.actions(tx, ids):
+        acts[a["unit_year_id"]].append(a)
+    chosen = {}
+    for i in ids:
+        uy = derive(UnitYear(*ids[i], {}, i, vers[i], acts[i]), 0)
+        if uy.current is not None:
+            chosen[i] = (uy.current["id"], uy.state == ACCEPTED)
+    figs = st.version_values(tx, [v for v, _ in chosen.values()])
+    out = {}
+    for i, (v, ok) in chosen.items():
+        k, y = ids[i]
+        out[want[(k, y)]] = (json.loads(figs[v][0]), y, ok)
+    return out
+
+
+def previous_year(store: Store, pairs) -> dict:
+    """For the rule engine's kind cross_year: (unit key, year) → (last year's figures
+    {block.field: amount text}, last year, whether last year is 通过). Keys from VersionBook.key."""
+    with store.transaction() as tx:
+        return _previous_year(store, tx, pairs)
+
+
+class VersionBook:
+    """What a run needs to know, before it writes a chunk, of the versions the store already has:
+    a unit's key from the name it wrote, and '第 N 版，替代 …' for a form that is not the unit-
+    year's first (DUP-001 as information). Loaded once at the start of a run; no SQL after that."""
+
+    def __init__(self, store: Store, years: list[str] | None = None):
+        with store.transaction() as tx:
+            self.aliases = store.aliases(tx)
+            self.has_roster = store.roster_size(tx) > 0
+            rows = store.unit_years(tx) if not years else [r for y in years for r in store.unit_years(tx, y)]
+            by_id = {r["id"]: (r["unit_key"], r["year"]) for r in rows}
+            self.paths: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+            for v in store.versions(tx, by_id):
+                self.paths[by_id[v["unit_year_id"]]].append((v["path"], v["sheet"], v["sha256"]))
+
+    def key(self, name: str) -> str | None:
+        """The unit's key (roster code, or the normalised name without a roster); None when a
+        roster exists and the name is on none of its entries."""
+        nk = name_key(name)
+        k = self.aliases.get(nk)
+        return k if k is not None or self.has_roster else nk
+
+    def note(self, name: str, year: str, path: str, sheet: str, sha256: str = "") -> str | None:
+        """'第 N 版，替代 …' when the unit-year has earlier versions (None for its first); the form
+        is counted in, so call it once per form in the order received."""
+        k = self.key(name) or name_key(name)
+        seen = self.paths[(k, str(year))]
+        for i, (p, sh, sha) in enumerate(seen):
+            if (sha and sha == sha256 and sh == sheet) or (p == path and sh == sheet and not sha256):
+                return f"第 {i + 1} 版，替代 {'、'.join(dict.fromkeys(x[0] for x in seen[:i]))}" if i else None
+        seen.append((path, sheet, sha256))
+        n = len(seen)
+        return f"第 {n} 版，替代 {'、'.join(dict.fromkeys(x[0] for x in seen[:-1]))}" if n > 1 else None
 
 
 # ---------------------------------------------------------------------------- 上报 on the web desk

@@ -57,6 +57,16 @@ def test_recording_rerun_roster_and_failed_runs(tmp_path: Path, store_url: str):
     assert set(view) == {"市甲局", "市乙局"}          # without a roster: the normalised name
     assert view["市乙局"].state == C.HAS_ERRORS and view["市甲局"].state == C.EXPLAINED
 
+    # what a run asks before it writes a chunk: unit keys and 第 N 版, last year's figures
+    first = view["市甲局"].versions[0]
+    book = C.VersionBook(st)
+    assert book.key("市 甲局") == "市甲局"
+    assert book.note("市甲局", "2021", first["path"], first["sheet"], first["sha256"]) is None
+    assert book.note("市甲局", "2021", "甲-2.xlsx", first["sheet"], "f" * 64) == "第 2 版，替代 甲.xlsx"
+    prev = C.previous_year(st, [("市甲局", "2022"), ("市无此局", "2022")])
+    figures, year, approved = prev[("市甲局", "2022")]
+    assert year == "2021" and not approved and "income.total" in figures and len(prev) == 1
+
     # a roster: names map to codes; the unit-years recorded by name move to them
     roster = tmp_path / "名单.csv"
     roster.write_text("单位编码,单位名称,曾用名/别名\nA1,市甲局,\nB2,市乙局（新）,市乙局\n", encoding="utf-8-sig")
