@@ -6,6 +6,7 @@ import csv
 import random
 import shutil
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -311,3 +312,16 @@ def test_full_width_figures_read_as_typed(tmp_path: Path):
     p = form(tmp_path / "f.xlsx", [("亮灯率：＞＝９６％", "亮灯率９５．５％")],
              goals_done="目标1完成情况：受理城管领域投诉１７２起。", report="受理城管领域投诉４０３起，发放宣传资料１．５万余份。")
     assert [f[:3] for f in ind_findings(p)] == [("IND-001", "E9", "亮灯率"), ("IND-002", "A14", "投诉")]
+
+
+def test_no_text_breaks_the_checks():
+    from pipeline.check import indicators as ind
+
+    v = load_pack().vocab
+    alphabet = list("0123456789０１２.．%％万千亿余多次个件起投诉考核接待审批事项率亮灯≥≤<>＞不低于超过以上以内约近，。；：、（）\n第年") \
+        + ["行道树窝补绿", "控制在", "1.3万余台次", "9" * 40, "2020年", "上半年"]
+    rng = random.Random(15)
+    for _ in range(3000):
+        a, b = ("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(2))
+        ind.target_misses((("产出目标", "质量指标", "D9", a, "E9", b, "", None, "", None, ""),), v, Decimal(0), "2021")
+        ind.contradictions([("goals", "D6", a), ("report", "A14", b)], v, "2021")
