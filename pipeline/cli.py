@@ -174,9 +174,10 @@ def run(inbox: Path = typer.Argument(..., metavar="INBOX", help="报送文件所
         store: Optional[str] = typer.Option(None, "--store", metavar="库",
                                             help="收集库：文件路径或 postgresql+psycopg://…（默认 OUT 所在文件夹的 selfeval.db；none = 不记录）")) -> None:
     """汇总审核 INBOX 下的全部自评表，结果写入 OUT。"""
-    from .run import run as run_batch
+    from .run import check_paths, run as run_batch
 
     _check_inbox(inbox)
+    check_paths(inbox, out)  # before anything is written: the store sits beside OUT
     _check_out(out)
     _state["out"] = out
     _check_labels_env()

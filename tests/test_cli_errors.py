@@ -214,3 +214,14 @@ def test_rejection_reasons_carry_no_english(tmp_path: Path):
                 data = data[: len(data) // 2] + b"<x></y>" + data[len(data) // 2:]
             z.writestr(info, data)
     assert_said(selfeval("check", str(tmp_path / "坏的.xlsx")), 2, "拒收", "CORRUPT_XML")
+
+
+def test_out_inside_the_inbox_writes_nothing_there(tmp_path: Path):
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    shutil.copy(SAMPLE, inbox / "a.xlsx")
+    for out in (inbox / "输出", inbox):
+        assert_said(selfeval("run", str(inbox), "--out", str(out)), 2, "输入文件夹")
+        assert sorted(p.name for p in inbox.iterdir()) == ["a.xlsx"]
+    assert_said(selfeval("run", str(inbox), "--out", str(tmp_path)), 2, "输出文件夹 ")
+    assert sorted(p.name for p in inbox.iterdir()) == ["a.xlsx"]
