@@ -14,7 +14,8 @@ import openpyxl
 import pytest
 from starlette.routing import Route
 
-from web_support import web_server  # noqa: F401  (the session's desk)
+from collect_support import store_url  # noqa: F401  (a store on each engine)
+from web_support import web_server  # noqa: F401  (a desk for this module)
 from web_support import (PASSWORD, SEED_UNIT, Server, client, copy_seed, csrf_of, draft_id, login,
                          make_store, seed_form, token, upload)
 
@@ -341,3 +342,39 @@ def test_user_commands(tmp_path):
     with st.transaction() as tx:
         assert D.get_account(tx, name="newunit")["unit_key"] == "002"
         assert {a["action"] for a in D.audit_rows(tx)} >= {"user-add"}
+
+
+def test_the_desk_on_both_engines(store_url, tmp_path):
+    """The desk's work without HTTP on a SQLite file and on PostgreSQL (the files in table blob)."""
+    from pipeline.web.service import Desk, Refused
+
+    url = make_store(tmp_path, store_url)
+    st = C.open_store(url)
+    desk = Desk(st, tmp_path / "work", timeout=20)
+    with st.transaction() as tx:
+        acc = D.get_account(tx, name="unit1")
+        other = D.get_account(tx, name="unit2")
+    did = desk.check(acc, seed_form(), "自评表.xlsx")
+    with st.transaction() as tx:
+        d = D.get_draft(tx, did)
+    result = json.loads(d["result"])
+    assert d["status"] == "checked" and d["year"] == "2021"
+    assert any(f["rule"] == "NAR-001" and f["cell"] == "A71" for f in result["findings"])
+    assert desk.grid(d["sha256"], "自评表")["rows"][14][2] == "255.18"
+    with pytest.raises(Refused):
+        desk.submit(d, acc)
+    desk.save_notes(d, {f["key"]: NOTE for f in result["findings"]})
+    with st.transaction() as tx:
+        d = D.get_draft(tx, did)
+    assert desk.problems(d, acc) == []
+    assert desk.problems(d, other)        # another unit's account may not submit this form
+    done = desk.submit(d, acc)
+    assert [uy.state for uy in done] == [C.EXPLAINED]
+    v = done[0].current
+    assert desk.blob_bytes(v["sha256"]) == seed_form().read_bytes()
+    assert openpyxl.load_workbook(desk.marked_copy(v["sha256"])).sheetnames[0] == "问题清单"
+    summary = desk.summary(C.collection(st, "2021"))
+    assert "汇总表" in openpyxl.load_workbook(summary, read_only=True).sheetnames
+    desk.cleanup(summary)
+    assert not list((tmp_path / "work" / "tmp").iterdir())
+    st.close()

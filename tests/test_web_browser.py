@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from web_support import web_server  # noqa: F401  (the session's desk)
+from web_support import web_server  # noqa: F401  (a desk for this module)
 from web_support import PASSWORD, SEED_UNIT, seed_form
 
 from pipeline import collect as C

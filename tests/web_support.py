@@ -40,13 +40,14 @@ ROSTER = [  # 单位编码, 单位名称, 曾用名/别名, 主管部门
 ]
 
 
-def make_store(tmp: Path, forms: dict[str, Path] | None = None) -> str:
-    """A SQLite store with the roster, unit accounts unit1..unit3 and reviewer rev."""
+def make_store(tmp: Path, url: str | None = None) -> str:
+    """A store (a SQLite file in tmp unless url is given) with the roster, unit accounts
+    unit1..unit3 and reviewer rev."""
     tmp.mkdir(parents=True, exist_ok=True)
     roster = tmp / "名单.csv"
     roster.write_text("单位编码,单位名称,曾用名/别名,主管部门\n" +
                       "".join(",".join(r) + "\n" for r in ROSTER), encoding="utf-8-sig")
-    url = str(tmp / "desk.db")
+    url = url or str(tmp / "desk.db")
     st = C.open_store(url)
     C.import_roster(st, roster)
     h = hash_password(PASSWORD)

@@ -183,7 +183,7 @@ class Desk:
         for f in result["forms"]:
             if not f["unit"] or not f["year"]:
                 out.append(f"工作表“{f['sheet']}”未填写填报单位或年度")
-            elif not f["mine"]:
+            elif f["unit_key"] != account["unit_key"] or draft["unit_key"] != account["unit_key"]:
                 out.append(f"工作表“{f['sheet']}”的填报单位为“{f['unit']}”，不是本账号的单位：只能上报本单位的表")
         out += C.submission_problems(result["findings"], json.loads(draft["notes"]))
         for y in sorted({f["year"] for f in result["forms"] if f["year"]}):
