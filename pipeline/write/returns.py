@@ -290,8 +290,8 @@ def _text(cell, value: str) -> None:
 
 def _lines(text: str, width: float) -> int:
     """Lines a wrapped cell of this width takes (a CJK character is about two units)."""
-    w = sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in str(text))
-    return max(1, -(-int(w) // max(int(width * 1.15) - 1, 1)))   # a CJK character prints narrower than 2.1
+    room = max(int(width * 1.15) - 1, 1)   # a CJK character prints narrower than 2.1
+    return sum(max(1, -(-int(_width(part)) // room)) for part in str(text).split("\n"))
 
 
 def _target(wb, sheet: str, cell: str):
