@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import traceback
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -372,6 +373,9 @@ def _ending(exc: BaseException, args: list[str] | None = None) -> int:
 def main(args: list[str] | None = None) -> None:
     """The console script: never a traceback on screen, always a documented exit code."""
     _state["out"] = None
+    if not sys.warnoptions:  # libraries' warnings are English and not the user's to act on: off,
+        warnings.simplefilter("ignore")  # here and in the reader processes (unless -W/PYTHONWARNINGS)
+        os.environ["PYTHONWARNINGS"] = "ignore"
     for stream in (sys.stdout, sys.stderr):  # a GBK console or file never fails on a character
         if hasattr(stream, "reconfigure") and stream.encoding.lower().replace("-", "") != "utf8":
             stream.reconfigure(errors="replace")

@@ -225,3 +225,12 @@ def test_out_inside_the_inbox_writes_nothing_there(tmp_path: Path):
         assert sorted(p.name for p in inbox.iterdir()) == ["a.xlsx"]
     assert_said(selfeval("run", str(inbox), "--out", str(tmp_path)), 2, "输出文件夹 ")
     assert sorted(p.name for p in inbox.iterdir()) == ["a.xlsx"]
+
+
+def test_library_warnings_stay_off_the_terminal():
+    prelude = ("import warnings, pipeline.single as s\n_check = s.check_file\n"
+               "def noisy(*a, **k):\n    warnings.warn('Data Validation extension is not supported')\n"
+               "    return _check(*a, **k)\ns.check_file = noisy\n")
+    r = selfeval("check", str(SAMPLE), prelude=prelude)
+    assert_said(r, 0, "NAR-001")
+    assert "Data Validation" not in output(r)
