@@ -299,6 +299,11 @@ def test_part_of_the_year_is_not_the_year(tmp_path: Path):
     p = form(tmp_path / "f.xlsx", [("及时受理信访投诉", "全年累计受理城管领域投诉403起。")],
              goals_done="目标1完成情况：上半年受理城管领域投诉200起。", report="截至6月底受理城管领域投诉180起。")
     assert ind_findings(p) == []
+    q = form(tmp_path / "g.xlsx", [("准确率不小于90%", "截至年底准确率为89%")])   # the year's end is the year
+    assert [f[:2] for f in ind_findings(q)] == [("IND-001", "E9")]
+    p = form(tmp_path / "h.xlsx", [("及时受理信访投诉", "全年累计受理城管领域投诉403起。")],
+             goals_done="目标1完成情况：受理城管领域投诉403起。", report="1-10月受理城管领域投诉380起。")
+    assert ind_findings(p) == []
 
 
 def test_a_subtotal_row_is_not_counted_twice(tmp_path: Path):
