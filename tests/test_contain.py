@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -394,3 +395,36 @@ def test_link_limit_degrades_visibly(tmp_path, monkeypatch):
     assert links == 2 and len(report.findings) > 2
     overview = {r[0]: r[1] for r in load_workbook(tmp_path / "out" / "summary.xlsx")["总览"].iter_rows(values_only=True) if r and r[0]}
     assert overview["问题清单未加链接的问题"].startswith(f"{len(report.findings) - 2} 条")
+
+
+def test_control_characters_in_cells_cost_nothing(tmp_path):
+    """A vertical tab or NUL in an amount cell's text (legal in the file as _x000B_, illegal in an
+    openpyxl cell): the finding quotes the text, and the returned copy is still made, the
+    characters written as Excel's escapes."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    form = build(inbox / "v.xlsx", seed=23)
+    target = next(c for c in form.cells if c.get("row", 0) > 0 and c["block"] == "income" and c["field"] == "other"
+                  and c.get("sheet", "自评表") == "自评表")
+    with zipfile.ZipFile(inbox / "v.xlsx") as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    name = "xl/worksheets/sheet1.xml"
+    xml, n = re.subn(rf'<c r="{target["cell"]}"([^>]*?)(?: t="\w+")?>.*?</c>',
+                     rf'<c r="{target["cell"]}"\1 t="inlineStr"><is><t>待定_x000B_与_x0000_</t></is></c>',
+                     parts[name].decode("utf-8"), count=1)
+    assert n == 1
+    parts[name] = xml.encode("utf-8")
+    with zipfile.ZipFile(inbox / "v.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+        for part, data in parts.items():
+            z.writestr(part, data)
+    p = cli("run", inbox, "--out", tmp_path / "out", "-q")
+    no_traceback(p)
+    with open(tmp_path / "out" / "findings.csv", encoding="utf-8-sig") as fh:
+        txt = [r for r in csv.DictReader(fh) if r["rule"] == "TXT-001"]
+    assert [r["cell"] for r in txt] == [target["cell"]] and "\x0b" in txt[0]["actual"]
+    m = manifest(tmp_path / "out")["v.xlsx"]
+    assert (m["status"], m["returned"], m["return_error"]) == ("accepted", "v.xlsx", "")
+    ret = load_workbook(tmp_path / "out" / "returns" / "v.xlsx")
+    quoted = [c.value for row in ret["问题清单"].iter_rows() for c in row
+              if isinstance(c.value, str) and "待定" in c.value]
+    assert quoted and all("\x0b" not in t and "_x000B_" in t for t in quoted)

@@ -279,12 +279,17 @@ def _width(text: str) -> float:
     return sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in text)
 
 
+def _escaped(value: str) -> str:
+    """Control characters no workbook part may hold (cells, comments) as Excel's _xHHHH_."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+
+
 def _text(cell, value: str) -> None:
     """Store as a string even when it starts with '=': openpyxl would make it a formula.
     Control characters no workbook may hold are written as Excel's own _xHHHH_ escapes."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    cell.value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
+    cell.value = _escaped(value)
     cell.data_type = "s"
 
 
@@ -328,7 +333,7 @@ def _mark(wb, content: dict) -> None:
         worst = min(hits, key=lambda h: ("error", "warning", "info").index(h["severity"]))["severity"]
         target.fill = PatternFill("solid", fgColor=FILLS[worst])
         text = "\n".join(f"[{SEVERITY_WORDS[h['severity']]}] {h['message']}" for h in hits)
-        target.comment = Comment(text[:30000], "审核", width=420, height=160)
+        target.comment = Comment(_escaped(text[:30000]), "审核", width=420, height=160)
     name = RETURN_SHEET
     while name in wb.sheetnames:
         name += "（审核）"
