@@ -63,8 +63,8 @@ def read_facts(sv: SheetView, lab: Labels, form: UnitForm, structural) -> None:
                     _set(form, k, fact)
             if pairs:
                 continue
-        if "年" in label:
-            y = year_line(raw)
+        if "年" in label and len(label) <= 80:
+            y = year_line(raw) if len(label) <= 24 else None
             if y:
                 years.append((1, rc, y, raw))
             elif FORM_TITLE in label or ("自评" in label and "表" in label):

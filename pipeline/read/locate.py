@@ -170,7 +170,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         sr1, sc1, sr2, sc2 = sv.merge_at[side]
         if sr2 >= first:
             last = sr2
-    unit = unit_in(title + " " + " ".join(texts))
+    unit = unit_in(title + " " + " ".join(texts)) or unit_in(_above_text(sv, anchor))
     factor = UNIT_FACTOR.get(unit, 1)
     return Table(block, anchor, columns, first, last, factor != 1, title, measures, factor,
                  (title or "表头") if unit else "", "", frozenset(norm(x) for x in texts))
@@ -203,6 +203,21 @@ def _title(sv: SheetView, anchor) -> str:
         if row_texts:
             return " ".join(row_texts)
     return ""
+
+
+def _above_text(sv: SheetView, anchor) -> str:
+    """The texts of the rows just above a table, across the sheet (a title centred over a wide
+    table, `（一）收入情况　　单位：元` in one cell), up to a row of figures (the table before)."""
+    r, _ = anchor
+    out = []
+    for rr in (r - 1, r - 2, r - 3):
+        if rr < 0:
+            break
+        row = [v for (r2, _), v in sv.g.values.items() if r2 == rr]
+        if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row):
+            break
+        out.extend(v for v in row if isinstance(v, str))
+    return " ".join(out)
 
 
 def _choose_block(cands: dict[int, set[str]], title: str, lab: Labels) -> str | None:
@@ -285,20 +300,38 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
 def _section_row(sv: SheetView, lab: Labels, r: int, c: int, cols, org_label: str) -> bool:
     """The form's next section starts on this row: a section heading (三、…) in the org column,
     or a fact or section label (预期目标, 评价内容, 绩效自评综合得分, 姓名, …) in the org column or
-    under an amount column — a table without a side title ends there."""
-    if org_label and (org_label in lab.all_facts or _SECTION.match(org_label)):
+    under an amount column; or a note or signature line (注：…, 填表人：…) without amounts — a table
+    without a side title ends there."""
+    marks = sv.cache.get("section_rows")
+    if marks is None:
+        marks = sv.cache["section_rows"] = _section_marks(sv, lab)
+    hit = marks.get(r)
+    if not hit:
+        return False
+    cols = set(cols) | {c}
+    kinds = {k for cc, k in hit if cc in cols}
+    if "label" in kinds or ("heading" in kinds and any(cc == c for cc, k in hit if k == "heading")):
         return True
-    labels = sv.labels
-    colon = bool(org_label) and _COLON_LABEL.match(org_label) is not None
-    for cc in cols:
-        t = labels.get((r, cc))
-        if t is not None:
-            if t in lab.all_facts or t in lab.org_header:
-                return True
-            colon = colon or _COLON_LABEL.match(t) is not None
-    if colon:  # 注：…, 单位负责人：X　填表人：Y — a note or signature line, unless it holds amounts
-        return not any(sv.number((r, cc))[1] == "ok" for cc in cols)
+    if "colon" in kinds:
+        return not any(sv.number((r, cc))[1] == "ok" for cc in cols if cc != c)
     return False
+
+
+def _section_marks(sv: SheetView, lab: Labels) -> dict[int, list[tuple[int, str]]]:
+    """Per row, the cells that can end a table: (col, label | heading | colon)."""
+    stop = lab.all_facts | lab.org_header
+    marks: dict[int, list[tuple[int, str]]] = {}
+    for (r, cc), t in sv.labels.items():
+        if t in stop:
+            kind = "label"
+        elif ":" in t and _COLON_LABEL.match(t):
+            kind = "colon"
+        elif "、" in t and _SECTION.match(t):
+            kind = "heading"
+        else:
+            continue
+        marks.setdefault(r, []).append((cc, kind))
+    return marks
 
 
 def _formula_text(sv: SheetView, rc, block: str, issues: list | None) -> str:

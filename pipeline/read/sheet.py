@@ -26,6 +26,7 @@ class SheetView:
             rc: norm(v) for rc, v in grid.values.items() if isinstance(v, str)}
         self._num_cache: dict[tuple[int, int], tuple] = {}
         self._visiting: set[tuple[int, int]] = set()
+        self.cache: dict[str, object] = {}   # per-sheet indexes a locator builds once
 
     # -- geometry -------------------------------------------------------------------------
     def top_left(self, rc: tuple[int, int]) -> tuple[int, int]:

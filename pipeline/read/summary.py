@@ -18,6 +18,9 @@ def mark_summary(rows: list[OrgRow], lab: Labels) -> None:
     """Set is_summary / role on rows (all measures of one data row share its position)."""
     if not rows:
         return
+    is_summary, is_subtotal = lab.is_summary, lab.is_subtotal
+    if not any(row.org and (is_summary(row.org) or is_subtotal(row.org)) for row in rows):
+        return
     by_pos: dict[int, list[OrgRow]] = {}
     for row in rows:
         by_pos.setdefault(row.position, []).append(row)

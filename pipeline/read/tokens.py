@@ -65,6 +65,7 @@ def unit_in(text: str) -> str | None:
     return "元" if "元" in found else None
 
 
+@lru_cache(maxsize=8192)
 def inline_pairs(text: str, pattern: re.Pattern) -> list[tuple[str, str, int]]:
     """(label as written, value text, label's start) for every `label：value` in one cell."""
     hits = list(pattern.finditer(text))
