@@ -372,9 +372,20 @@ def test_the_desk_on_both_engines(store_url, tmp_path):
     assert [uy.state for uy in done] == [C.EXPLAINED]
     v = done[0].current
     assert desk.blob_bytes(v["sha256"]) == seed_form().read_bytes()
-    assert openpyxl.load_workbook(desk.marked_copy(v["sha256"])).sheetnames[0] == "问题清单"
+    marked = desk.marked_copy(v["sha256"])
+    assert openpyxl.load_workbook(marked).sheetnames[0] == "问题清单"
+    # the marked copy sent back with a 说明 filled: it fills the page's box
+    from collect_support import fill_return
+
+    answer = fill_return(marked, tmp_path / "回复.xlsx", {"NAR-001": NOTE})
+    back_id = desk.check(acc, answer, "回复.xlsx")
+    with st.transaction() as tx:
+        back = D.get_draft(tx, back_id)
+    assert back["status"] == "checked"     # read as the unit's form, its 问题清单 sheet is not
+    assert [(k[:8], t) for k, t in json.loads(back["notes"]).items()] == [("NAR-001-", NOTE)]
     summary = desk.summary(C.collection(st, "2021"))
     assert "汇总表" in openpyxl.load_workbook(summary, read_only=True).sheetnames
     desk.cleanup(summary)
     assert not list((tmp_path / "work" / "tmp").iterdir())
     st.close()
+

@@ -121,6 +121,16 @@ def update_draft(tx, id: int, **values) -> None:
     tx.execute(draft.update().where(draft.c.id == id).values(**values))
 
 
+# ---------------------------------------------------------------------------- versions by id
+def version_by_id(tx, vid: int) -> dict | None:
+    """One version's head (no values_csv, no figures), or None."""
+    from .schema import version
+
+    cols = [c for c in version.c if c.name not in ("values_csv", "figures")]
+    rows = _dicts(tx.execute(sa.select(*cols).where(version.c.id == vid)))
+    return rows[0] if rows else None
+
+
 # ---------------------------------------------------------------------------- drawn sheets
 def get_grid(tx, sha: str, sheet: str) -> str | None:
     return tx.execute(sa.select(sheet_grid.c.data).where(sheet_grid.c.sha256 == sha,

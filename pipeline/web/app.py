@@ -4,6 +4,7 @@ collect.py's."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -217,6 +218,7 @@ def create_app(store_url: str, work: str | Path | None = None, *, https: bool = 
         from .. import run  # noqa: F401  the batch's imports once, before the first upload
 
         load_pack(None, None)
+        threading.Thread(target=desk.warm, name="selfeval-warm", daemon=True).start()
         yield
         store.close()
 

@@ -158,11 +158,11 @@ def _version(request: Request):
         raise HTTPException(404)
     st = request.app.state.desk.store
     with st.transaction() as tx:
-        rows = [v for v in st.versions(tx, [uy["id"] for uy in st.unit_years(tx)]) if v["id"] == vid]
-    if not rows:
+        v = D.version_by_id(tx, vid)
+    if v is None:
         raise HTTPException(404)
-    uy = C.collection(st, ids=[rows[0]["unit_year_id"]])
-    return (uy[0] if uy else None), rows[0]
+    uy = C.collection(st, ids=[v["unit_year_id"]])
+    return (uy[0] if uy else None), v
 
 
 async def version_file(request: Request):

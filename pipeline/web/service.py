@@ -74,6 +74,31 @@ class Desk:
         with self.gate:
             return run(inbox, out, jobs=1, timeout=self.timeout, memory_mb=self.memory_mb, **kw)
 
+    def warm(self) -> None:
+        """Once at start: a self-check of the latest stored version, thrown away, so that the
+        first unit does not wait for the batch's imports and rule set-up (about 1.5 s)."""
+        import sqlalchemy as sa
+
+        from ..store import schema
+
+        try:
+            with self.store.transaction() as tx:
+                sha = tx.execute(sa.select(schema.version.c.sha256).order_by(schema.version.c.id.desc())
+                                 .limit(1)).scalar()
+            src = self._blob_file(sha) if sha else None
+            if src is None:
+                return
+            base, path, _ = self._inbox(src, sha)
+            if self.store.files_dir is None:
+                src.unlink(missing_ok=True)
+            try:
+                self._run(base / "in", base / "out", returns=False)
+                self._draw(path, [])
+            finally:
+                shutil.rmtree(base, ignore_errors=True)
+        except Exception:       # a warm-up never stops the desk
+            pass
+
     # ------------------------------------------------------------------ the unit's self-check
     def check(self, account: dict, upload: Path, filename: str) -> int:
         """Check an uploaded file (上报前自查) and keep it as a draft; returns the draft's id."""
