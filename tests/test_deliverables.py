@@ -238,3 +238,30 @@ def test_printed_pages(batch):
     for name in ("u00", "u41_yuan_bad"):
         ret = headers(pdf / f"{name}.pdf")
         assert "审核问题清单" in ret[0] and sum("审核问题清单" in h for h in ret) == 1, ret
+
+
+def test_a_returned_form_keeps_the_units_print_settings(tmp_path):
+    """Print titles, print area, orientation, fit and footer of the unit's own sheet survive the
+    sanitising and marking of its returned copy."""
+    from openpyxl import Workbook
+
+    src = tmp_path / "own.xlsx"
+    form = build(src, seed=260, unit="打印设置单位", plants=["identity"])
+    wb = load_workbook(src)
+    ws = wb.worksheets[0]
+    ws.print_title_rows, ws.print_area = "1:3", "A1:I60"
+    ws.page_setup.orientation, ws.page_setup.fitToWidth = "landscape", 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.oddFooter.center.text = "本单位页脚 &P"
+    wb.save(src)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    shutil.copy(src, inbox / "own.xlsx")
+    run(inbox, tmp_path / "out", jobs=1)
+    ret = load_workbook(tmp_path / "out" / "returns" / "own.xlsx")
+    own = ret[ws.title]
+    assert ret.sheetnames[0] == "问题清单" and form.planted
+    assert (own.print_title_rows.replace("$", ""), own.page_setup.orientation, own.oddFooter.center.text) == (
+        "1:3", "landscape", "本单位页脚 &P")
+    assert own.print_area.replace("$", "").endswith("A1:I60")
+    assert isinstance(ret, Workbook)
