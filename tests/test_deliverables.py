@@ -265,3 +265,21 @@ def test_a_returned_form_keeps_the_units_print_settings(tmp_path):
         "1:3", "landscape", "本单位页脚 &P")
     assert own.print_area.replace("$", "").endswith("A1:I60")
     assert isinstance(ret, Workbook)
+
+
+def test_text_in_a_blank_summary_row_is_one_finding(tmp_path):
+    """待定 typed in the summary row of an otherwise blank summary: TXT-001, not also SUM-002."""
+    from pipeline.check import frames
+    from pipeline.check.ruleset import load_pack
+    from pipeline.check.validate import validate
+    from pipeline.read.parse import read_file
+
+    form = g.random_form(random.Random(5), "汇总行文字单位", subs=3)
+    form.drift = g.Drift(summary_blank=True)
+    form.cell_text[("income", 0, "total")] = "待定"
+    path = tmp_path / "s.xlsx"
+    fw.save_xlsxwriter(g.layout(form, random.Random(6)), path)
+    fs = validate(frames.build(read_file(path, path.name).forms), load_pack())
+    income = [(f.rule, f.cell) for f in fs if f.block == "income"]
+    assert income == [("TXT-001", "C13")]
+    assert sorted(f.rule for f in fs if f.block != "income") == ["SUM-002"] * 3

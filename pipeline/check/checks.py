@@ -365,7 +365,9 @@ def summary_blank(rule: Rule, P: Prepared):
             continue
         for block, fields in BLOCK_FIELDS.items():
             cols = [f"{block}.{f}" for f in fields]
-            if summary.get(f"{block}@org") is None or any(summary.get(c) is not None for c in cols):
+            if summary.get(f"{block}@org") is None or any(summary.get(c) is not None or
+                                                          summary.get(c + "@status") in BAD_STATUS for c in cols):
+                # a summary cell with text or an error value is filled: its TXT-001 / ERR-001 is the finding
                 continue
             filled = [r[f"{block}.total@cell"] for r in recs if not r["is_summary"]
                       and any(r.get(c) is not None for c in cols)]
