@@ -12,7 +12,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .findings import collapse_issues, make_finding, yuan_blocks
+from .findings import collapse_issues, make_finding, money, yuan_blocks
 from .frames import Frames, frame as make_frame
 from ..models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .indicators import indicator
@@ -400,7 +400,7 @@ def ratio(rule: Rule, P: Prepared):
         return [make_finding(rule, P.unit(rec["uid"]), block=block, org=_org(rec, block), field=field,
                              cell=rec.get(num + "@cell", ""), expected=f"{lo * 100:.0f}%",
                              actual=f"{rate}%", others=[rec.get(den + "@cell", "")],
-                             extra={"rate": f"{rate}%", "plan": fmt(row["D"]), "final": fmt(row["N"]),
+                             extra={"rate": f"{rate}%", "plan": money(row["D"]), "final": money(row["N"]),
                                     "min": f"{lo * 100:.0f}%"})]
     return frame, fn, detail, ["N", "D"]
 
