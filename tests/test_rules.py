@@ -126,12 +126,12 @@ def test_report_figures_of_another_year_or_of_a_change_are_not_compared(tmp_path
     assert [(f.field, f.actual) for f in nar] == [("income.total", "999")]
 
 
-def test_same_unit_twice_names_both_files(tmp_path: Path):
+def test_same_unit_twice_names_the_first_file(tmp_path: Path):
     build(tmp_path / "a.xlsx", seed=1, unit="重复单位")
     build(tmp_path / "b.xlsx", seed=2, unit="重复单位")
     dup = [f for f in check(tmp_path / "a.xlsx", tmp_path / "b.xlsx") if f.rule == "DUP-001"]
     assert [(f.file, f.severity) for f in dup] == [("b.xlsx", "warning")]
-    assert dup[0].message == "重复单位（2021年度）在本次汇总中已是第 2 份：a.xlsx、b.xlsx；请确认以哪一份为准"
+    assert dup[0].message == "重复单位（2021年度）在本次汇总中已是第 2 份（第 1 份：a.xlsx）；请确认以哪一份为准"
 
 
 def test_error_cells_and_hidden_rows_are_findings(tmp_path: Path):

@@ -51,7 +51,7 @@ def test_chunking_does_not_change_any_output(inbox: Path, tmp_path: Path):
     with open(tmp_path / "cut" / "findings.csv", encoding="utf-8-sig", newline="") as fh:
         dup = [r for r in csv.DictReader(fh) if r["rule"] == "DUP-001"]
     assert [r["file"] for r in dup] == ["z_seed_again.xlsx"]
-    assert dup[0]["message"].endswith("已是第 2 份：a_seed.xlsx、z_seed_again.xlsx；请确认以哪一份为准")
+    assert dup[0]["message"].endswith("已是第 2 份（第 1 份：a_seed.xlsx）；请确认以哪一份为准")
 
 
 def test_detail_sheet_marks_cells_of_later_chunks(inbox: Path, tmp_path: Path):
