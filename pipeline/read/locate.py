@@ -170,7 +170,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         sr1, sc1, sr2, sc2 = sv.merge_at[side]
         if sr2 >= first:
             last = sr2
-    unit = unit_in(title + " " + " ".join(texts)) or unit_in(_above_text(sv, anchor))
+    unit = unit_in(" ".join([title, sv.text(anchor), *texts])) or unit_in(_above_text(sv, anchor))
     factor = UNIT_FACTOR.get(unit, 1)
     return Table(block, anchor, columns, first, last, factor != 1, title, measures, factor,
                  (title or "表头") if unit else "", "", frozenset(norm(x) for x in texts))
