@@ -18,6 +18,7 @@ from pipeline import collect as C
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/web_shots")
+CONSOLE: list[str] = []     # errors the browser printed (CSP violations among them)
 NOTE = "经核实，评价报告中的数字为四舍五入前的口径，表内数据准确。"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed "
@@ -64,7 +65,10 @@ def shot(desk):
 def _page(browser, desk):
     ctx = browser.new_context(base_url=desk.base, locale="zh-CN", viewport={"width": 1366, "height": 860},
                               accept_downloads=True)
-    return ctx, ctx.new_page()
+    page = ctx.new_page()
+    # the CSP allows no inline script or style: a page that needed one would say so here
+    page.on("console", lambda m: CONSOLE.append(m.text) if m.type == "error" else None)
+    return ctx, page
 
 
 def _sign_in(page, name: str) -> None:
@@ -200,3 +204,4 @@ def test_reviewer_filters_returns_accepts_and_downloads(desk, browser, shot):
     assert "请核对评价报告中的收入合计" in page.inner_text("main")
     shot(page, "u6_returned_home", full=False)
     ctx.close()
+    assert not [m for m in CONSOLE if "Content Security Policy" in m or "Refused" in m], CONSOLE
