@@ -4,6 +4,7 @@ collect.py's."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import tempfile
 from contextlib import asynccontextmanager
@@ -33,6 +34,9 @@ KIND_HINT = {"error": "必须修改", "warning": "属实的请写明说明", "in
 STATE_CLASS = {C.NOT_SUBMITTED: "s-none", C.HAS_ERRORS: "s-err", C.NEEDS_NOTE: "s-warn",
                C.EXPLAINED: "s-ok", C.RETURNED: "s-err", C.ACCEPTED: "s-pass"}
 ACTION_WORDS = {"accept": "通过", "return": "退回", "reopen": "重新打开"}
+AUDIT_WORDS = {"sign-in": "登录", "sign-out": "退出", "upload": "上传自查", "notes": "填写说明", "submit": "上报",
+               "accept": "审核通过", "return": "退回", "reopen": "重新打开", "download": "下载",
+               "user-add": "添加账号", "user-passwd": "修改密码", "user-disable": "停用账号"}
 
 
 def local(t) -> str:
@@ -47,7 +51,7 @@ def make_templates() -> Jinja2Templates:
     tpl = Jinja2Templates(directory=str(HERE / "templates"))
     tpl.env.filters["local"] = local
     tpl.env.globals.update(KIND=KIND, KIND_HINT=KIND_HINT, STATE_CLASS=STATE_CLASS, STATES=C.STATES,
-                           NEXT_ACTOR=C.NEXT_ACTOR, ACTION_WORDS=ACTION_WORDS,
+                           NEXT_ACTOR=C.NEXT_ACTOR, ACTION_WORDS=ACTION_WORDS, AUDIT_WORDS=AUDIT_WORDS,
                            FIELD_LABELS=FIELD_LABELS, BLOCK_LABELS=BLOCK_LABELS)
     return tpl
 
@@ -154,7 +158,7 @@ async def login(request: Request):
                 lock = now + dt.timedelta(minutes=S.LOCK_MINUTES) if fails >= S.MAX_FAILS else None
                 D.update_account(tx, acc["id"], fails=0 if lock else fails, locked_until=lock)
         D.log(tx, who=name, action="sign-in", ok=ok, ip=client_ip(request),
-              detail="" if ok else ("locked" if "分钟" in error else "bad password or name"))
+              detail="" if ok else ("账号已锁定" if "分钟" in error else "用户名或密码不正确"))
     if not ok:
         return render(request, "login.html", status=401, account=None, error=error)
     request.session.clear()             # a fresh session: nothing carried over from before
@@ -175,9 +179,9 @@ async def logout(request: Request):
 async def http_error(request: Request, exc: HTTPException):
     if exc.status_code in (301, 302, 303, 307):
         return RedirectResponse(exc.headers["Location"], exc.status_code)
-    titles = {404: "页面不存在", 403: "请求被拒绝", 400: "请求有误", 413: "文件过大", 429: "操作过于频繁",
+    titles = {404: "页面不存在", 403: "请求被拒绝", 400: "请求有误", 413: "文件过大", 429: "操作过于频繁", 409: "无法完成",
               405: "请求方式不对"}
-    detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else ""
+    detail = exc.detail if isinstance(exc.detail, str) and re.search(r"[\u4e00-\u9fff]", exc.detail) else ""
     if exc.status_code == 404:
         detail = "您要的页面不存在，或您没有查看它的权限。"
     elif exc.status_code == 400:

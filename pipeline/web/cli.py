@@ -101,7 +101,7 @@ def user_add(name: str = typer.Argument(..., help="用户名"),
         D.add_account(tx, name=name, role="reviewer" if reviewer else "unit", unit_key=key,
                       password=hash_password(pw))
         D.log(tx, who=C.who(), action="user-add", ok=True, target=name,
-              detail="reviewer" if reviewer else f"unit {key}")
+              detail="审核人" if reviewer else f"单位 {key}")
     _console().print(f"已添加{'审核人' if reviewer else '单位'}账号 {name}" + (f"（单位编码 {key}）" if key else ""))
 
 

@@ -19,6 +19,9 @@ from .app import audit, checked_form, need, render
 from .views import counts, drawn, file_ext, numbered, send_bytes, send_file
 
 
+FILTER_WORDS = {"year": "年度", "state": "状态", "dept": "主管部门", "q": "单位", "deadline": "截止时间"}
+
+
 def _filters(request: Request) -> dict:
     q = request.query_params
     return {k: q.get(k, "").strip()[:100] for k in ("year", "state", "dept", "q", "deadline")}
@@ -73,7 +76,7 @@ async def summary_download(request: Request):
     if not rows:
         raise HTTPException(404)
     path = await run_in_threadpool(desk.summary, rows)
-    audit(request, "download", target="summary.xlsx", detail=" ".join(f"{k}={v}" for k, v in f.items() if v))
+    audit(request, "download", target="summary.xlsx", detail=" · ".join(f"{FILTER_WORDS[k]} {v}" for k, v in f.items() if v))
     return send_file(path, f"summary_{f['year']}.xlsx", cleanup=desk.cleanup)
 
 
@@ -89,7 +92,7 @@ async def remind_download(request: Request):
         return tmp / "催报.xlsx"
 
     path = await run_in_threadpool(make)
-    audit(request, "download", target="催报.xlsx", detail=f"year={f['year']}")
+    audit(request, "download", target="催报.xlsx", detail=f"年度 {f['year'] or '全部'}")
     return send_file(path, f"催报_{f['year'] or '全部'}.xlsx",
                      cleanup=lambda p: shutil.rmtree(Path(p).parent, ignore_errors=True))
 
@@ -171,7 +174,7 @@ async def version_file(request: Request):
     data = await run_in_threadpool(request.app.state.desk.blob_bytes, v["sha256"])
     if data is None:
         raise HTTPException(404)
-    audit(request, "download", target=f"version {v['id']} file")
+    audit(request, "download", target=f"版本 {v['id']} 原表")
     return send_bytes(data, f"{uy.name if uy else v['unit_name']}_{uy.year if uy else ''}{file_ext(data[:8])}")
 
 
@@ -181,7 +184,7 @@ async def version_marked(request: Request):
     path = await run_in_threadpool(request.app.state.desk.marked_copy, v["sha256"])
     if path is None:
         raise HTTPException(404)
-    audit(request, "download", target=f"version {v['id']} marked")
+    audit(request, "download", target=f"版本 {v['id']} 标注表")
     return send_file(path, f"标注_{uy.name if uy else v['unit_name']}_{uy.year if uy else ''}.xlsx")
 
 

@@ -73,7 +73,7 @@ async def upload(request: Request):
         recent = D.count_recent(tx, who=acc["name"], action="upload",
                                 since=C.now() - dt.timedelta(hours=1))
     if recent >= UPLOADS_PER_HOUR:
-        audit(request, "upload", ok=False, detail="rate limit")
+        audit(request, "upload", ok=False, detail="超过每小时上传次数")
         raise HTTPException(429, f"一小时内最多上传 {UPLOADS_PER_HOUR} 次，请稍后再试")
     form = await checked_form(request, files=1)
     item = form.get("file")
@@ -93,8 +93,8 @@ async def upload(request: Request):
             os.unlink(tmp)
     with desk.store.transaction() as tx:
         d = D.get_draft(tx, did)
-    audit(request, "upload", ok=d["status"] == "checked", target=f"draft {did}",
-          detail=f"sha256={d['sha256']} size={d['size']}")
+    audit(request, "upload", ok=d["status"] == "checked", target=f"自查 {did}",
+          detail=f"{d['size']} 字节 · sha256 {d['sha256']}")
     return RedirectResponse(f"/unit/draft/{did}", 303)
 
 
@@ -138,14 +138,14 @@ async def draft_post(request: Request):
     with desk.store.transaction() as tx:
         d = D.get_draft(tx, d["id"])
     if form.get("do") != "submit":
-        audit(request, "notes", target=f"draft {d['id']}", detail=f"{len(kept)} 条说明")
+        audit(request, "notes", target=f"自查 {d['id']}", detail=f"{len(kept)} 条说明")
         return RedirectResponse(f"/unit/draft/{d['id']}#notes", 303)
     try:
         done = await run_in_threadpool(desk.submit, d, acc)
     except Refused as exc:
-        audit(request, "submit", ok=False, target=f"draft {d['id']}", detail=str(exc))
+        audit(request, "submit", ok=False, target=f"自查 {d['id']}", detail=str(exc))
         return await draft_page(request, problems=str(exc).split("；"), status=409)
-    audit(request, "submit", target=f"draft {d['id']}",
+    audit(request, "submit", target=f"自查 {d['id']}",
           detail="；".join(f"{uy.year}年度 第{uy.number}版 {uy.state}" for uy in done))
     year = done[0].year if done else d["year"]
     return RedirectResponse(f"/unit/year/{year}?done=1", 303)
@@ -159,7 +159,7 @@ async def draft_marked(request: Request):
     path = await run_in_threadpool(request.app.state.desk.marked_copy, d["sha256"])
     if path is None:
         raise HTTPException(404)
-    audit(request, "download", target=f"draft {d['id']} marked")
+    audit(request, "download", target=f"自查 {d['id']} 标注表")
     return send_file(path, f"标注_{_base(d['filename'])}.xlsx")
 
 
@@ -169,7 +169,7 @@ async def draft_file(request: Request):
     data = await run_in_threadpool(request.app.state.desk.blob_bytes, d["sha256"])
     if data is None:
         raise HTTPException(404)
-    audit(request, "download", target=f"draft {d['id']} file")
+    audit(request, "download", target=f"自查 {d['id']} 原表")
     return send_bytes(data, f"{_base(d['filename'])}{file_ext(data[:8])}")
 
 
@@ -218,7 +218,7 @@ async def version_file(request: Request):
     data = await run_in_threadpool(request.app.state.desk.blob_bytes, v["sha256"])
     if data is None:
         raise HTTPException(404)
-    audit(request, "download", target=f"version {v['id']} file")
+    audit(request, "download", target=f"版本 {v['id']} 原表")
     return send_bytes(data, f"{uy.name}_{uy.year}{file_ext(data[:8])}")
 
 
@@ -228,7 +228,7 @@ async def version_marked(request: Request):
     path = await run_in_threadpool(request.app.state.desk.marked_copy, v["sha256"])
     if path is None:
         raise HTTPException(404)
-    audit(request, "download", target=f"version {v['id']} marked")
+    audit(request, "download", target=f"版本 {v['id']} 标注表")
     return send_file(path, f"标注_{uy.name}_{uy.year}.xlsx")
 
 
