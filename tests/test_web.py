@@ -389,3 +389,29 @@ def test_the_desk_on_both_engines(store_url, tmp_path):
     assert not list((tmp_path / "work" / "tmp").iterdir())
     st.close()
 
+
+
+def test_notes_after_submission_and_a_rejected_note(srv):
+    """说明 added on the year page after 上报; a reviewer rejects one on 退回: it no longer counts."""
+    u1, rv = client(srv, "unit1"), client(srv, "rev")
+    uy = C.find(_store(srv), "001", "2021")
+    if uy is None or not uy.versions:
+        _submit_seed(srv, u1)
+    if C.find(_store(srv), "001", "2021").state == C.ACCEPTED:
+        rv.post("/review/unit/001/2021", data={"csrf": token(rv, "/review"), "do": "reopen", "reason": ""})
+    page = u1.get("/unit/year/2021")
+    keys = re.findall(r'name="note:([^"]+)"', page.text)
+    assert keys
+    nar = next(k for k in keys if k.startswith("NAR-001-"))
+    r = u1.post("/unit/year/2021/notes", data={"csrf": csrf_of(page.text), f"note:{nar}": "报告数字系笔误，以表内 255.18 为准"})
+    assert r.status_code == 303
+    uy = C.find(_store(srv), "001", "2021")
+    assert uy.valid_notes[nar]["text"] == "报告数字系笔误，以表内 255.18 为准"
+    page = rv.get("/review/unit/001/2021")
+    assert f'name="reject:{nar}"' in page.text
+    r = rv.post("/review/unit/001/2021", data={"csrf": csrf_of(page.text), "do": "return",
+                                              "reason": "说明不充分", f"reject:{nar}": "on"})
+    assert r.status_code == 303
+    uy = C.find(_store(srv), "001", "2021")
+    assert uy.state == C.RETURNED and nar not in uy.valid_notes
+    assert "已驳回的说明" in rv.get("/review/unit/001/2021").text
