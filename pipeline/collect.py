@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import getpass
-import hashlib
 import io
 import json
 import os
@@ -23,8 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import crossyear
+from .check.keys import finding_key, finding_keys, org_key  # noqa: F401  (finding_key re-exported)
 from .check.ruleset import ALL_FIELDS
-from .read.labels import norm, strip_enum
+from .read.labels import norm
 from .store import Store, StoreError, now
 
 # States of a unit-year, and who acts next.
@@ -65,35 +65,6 @@ def open_store(target: str) -> Store:
 def name_key(name: str) -> str:
     """A unit's name compared: NFKC, no spaces or punctuation around it."""
     return norm(str(name or "")).strip("（）()")
-
-
-def org_key(org: str) -> str:
-    """An org row compared across versions: no enumeration ('2、'), the summary row as 汇总."""
-    s = strip_enum(org or "")
-    return "汇总" if s.endswith("汇总") or s == "合计" else s
-
-
-def finding_key(rule: str, block: str, org: str, fld: str) -> str:
-    """A finding's identity within its unit-year — (rule, block, org, field), never the A1 cell.
-    Unit and year are the unit-year's own; this is the 问题编号 of a returned copy."""
-    h = hashlib.sha1(f"{block}|{org_key(org)}|{fld}".encode()).hexdigest()[:6].upper()
-    return f"{rule}-{h}"
-
-
-def finding_keys(findings) -> list[str]:
-    """Keys of findings in order; a second finding of the same identity on one form gets '-2'."""
-    seen: Counter = Counter()
-    out = []
-    for f in findings:
-        k = finding_key(_g(f, "rule"), _g(f, "block"), _g(f, "org"), _g(f, "field"))
-        seen[(_g(f, "file"), _g(f, "sheet"), k)] += 1
-        n = seen[(_g(f, "file"), _g(f, "sheet"), k)]
-        out.append(k if n == 1 else f"{k}-{n}")
-    return out
-
-
-def _g(f, name):
-    return f.get(name, "") if isinstance(f, dict) else getattr(f, name, "")
 
 
 # ---------------------------------------------------------------------------- roster

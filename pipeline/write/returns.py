@@ -47,7 +47,7 @@ def return_tasks(report, every: bool = False) -> list[tuple]:
     """(result, task) for each accepted file with findings other than 提示 (every: each accepted
     file); a task is what a return worker needs: (src, dst under returns/, the sheet's content,
     sha256). The content is plain data: {"head": {...}, "rows": [{...} per finding]}."""
-    from ..collect import finding_keys
+    from ..check.keys import finding_keys
 
     by_file: dict[str, list] = {}
     for f in report.findings:

@@ -394,7 +394,7 @@ class SummaryWriter:
     def _findings(self, findings) -> None:
         if not findings:
             return
-        from ..collect import finding_keys
+        from ..check.keys import finding_keys
 
         sh, f = self.sheets["问题清单"], self.f
         keys = finding_keys(findings)
