@@ -56,7 +56,11 @@ class Desk:
 
     def __post_init__(self):
         self.work = Path(self.work)
-        (self.work / "tmp").mkdir(parents=True, exist_ok=True)
+        tmp = self.work / "tmp"
+        if tmp.is_dir():        # what a desk that was killed left behind (nothing runs yet)
+            for p in tmp.iterdir():
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        tmp.mkdir(parents=True, exist_ok=True)
         self.gate = threading.BoundedSemaphore(max(1, self.concurrency))
         self._cache_lock = threading.Lock()
 
