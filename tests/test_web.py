@@ -415,3 +415,38 @@ def test_notes_after_submission_and_a_rejected_note(srv):
     uy = C.find(_store(srv), "001", "2021")
     assert uy.state == C.RETURNED and nar not in uy.valid_notes
     assert "已驳回的说明" in rv.get("/review/unit/001/2021").text
+
+
+def test_a_sign_in_link(srv, tmp_path):
+    """`selfeval user link`: a confirm page, then signed in; a forged, another desk's or an old
+    password's link is 404."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    url = str(_store(srv).engine.url.database)
+    r = CliRunner().invoke(app, ["user", "link", "unit3", "--base", srv.base, "--work", str(srv.tmp / "work"),
+                                 "--store", url])
+    assert r.exit_code == 0, r.output
+    link = re.search(r"http://\S+/link/[\w.-]+", r.output).group(0)
+    path = link[len(srv.base):]
+    c = client(srv)
+    page = c.get(path)
+    assert page.status_code == 200 and "unit3" in page.text
+    assert c.get("/unit").status_code == 303          # opening the link signs nobody in
+    assert c.post(path, data={}).status_code == 403    # the button carries the CSRF token
+    assert c.post(path, data={"csrf": csrf_of(page.text)}).status_code == 303
+    assert c.get("/unit").status_code == 200
+    assert client(srv).get(path[:-4] + "AAAA").status_code == 404
+    other = CliRunner().invoke(app, ["user", "link", "unit3", "--base", srv.base, "--work", str(tmp_path / "w2"),
+                                     "--store", url])
+    other_path = re.search(r"/link/[\w.-]+", other.output).group(0)
+    assert client(srv).get(other_path).status_code == 404     # signed with another desk's key
+    with _store(srv).transaction() as tx:
+        acc = D.get_account(tx, name="unit3")
+        D.update_account(tx, acc["id"], password=acc["password"] + "x")
+    try:
+        assert client(srv).get(path).status_code == 404        # a changed password voids it
+    finally:
+        with _store(srv).transaction() as tx:
+            D.update_account(tx, acc["id"], password=acc["password"])

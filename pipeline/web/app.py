@@ -36,7 +36,8 @@ STATE_CLASS = {C.NOT_SUBMITTED: "s-none", C.HAS_ERRORS: "s-err", C.NEEDS_NOTE: "
 ACTION_WORDS = {"accept": "通过", "return": "退回", "reopen": "重新打开"}
 AUDIT_WORDS = {"sign-in": "登录", "sign-out": "退出", "upload": "上传自查", "notes": "填写说明", "submit": "上报",
                "accept": "审核通过", "return": "退回", "reopen": "重新打开", "download": "下载",
-               "user-add": "添加账号", "user-passwd": "修改密码", "user-disable": "停用账号"}
+               "user-add": "添加账号", "user-passwd": "修改密码", "user-disable": "停用账号",
+               "user-link": "生成登录链接"}
 
 
 def local(t) -> str:
@@ -175,6 +176,33 @@ async def logout(request: Request):
     return RedirectResponse("/login", 303)
 
 
+async def link_page(request: Request):
+    """A per-unit sign-in link: the page asks to confirm with a button (a link opened by a mail
+    scanner or a preview signs nobody in)."""
+    acc = _link_account(request)
+    return render(request, "link.html", account=None, target=acc)
+
+
+async def link_login(request: Request):
+    await checked_form(request)
+    acc = _link_account(request)
+    request.session.clear()
+    request.session.update(uid=acc["id"], pw=S.fingerprint(acc["password"]), csrf=S.new_token())
+    audit(request, "sign-in", who=acc["name"], detail="登录链接")
+    return RedirectResponse("/", 303)
+
+
+def _link_account(request: Request) -> dict:
+    data = S.read_link(request.app.state.secret, request.path_params["token"])
+    acc = None
+    if data is not None:
+        with request.app.state.desk.store.transaction() as tx:
+            acc = D.get_account(tx, id=data["uid"])
+    if acc is None or acc["disabled"] or data["pw"] != S.fingerprint(acc["password"]):
+        raise HTTPException(404)
+    return acc
+
+
 # ---------------------------------------------------------------------------- errors
 async def http_error(request: Request, exc: HTTPException):
     if exc.status_code in (301, 302, 303, 307):
@@ -203,16 +231,21 @@ async def server_error(request: Request, exc: Exception):
 
 
 # ---------------------------------------------------------------------------- the application
+def default_work(store) -> Path:
+    """The desk's working folder: beside a SQLite store, else in the temporary folder."""
+    return (store.files_dir.with_suffix(".web") if store.files_dir is not None
+            else Path(tempfile.gettempdir()) / "selfeval-web")
+
+
 def create_app(store_url: str, work: str | Path | None = None, *, https: bool = False,
                timeout: float = 30.0, memory_mb: int | None = None, concurrency: int = 2,
                deadline: str | None = None):
     from . import review, unit
 
     store = C.open_store(store_url)
-    if work is None:
-        work = (store.files_dir.with_suffix(".web") if store.files_dir is not None
-                else Path(tempfile.gettempdir()) / "selfeval-web")
+    work = default_work(store) if work is None else work
     work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
     kw = {"memory_mb": memory_mb} if memory_mb else {}
     desk = Desk(store, work, timeout=timeout, concurrency=concurrency, **kw)
 
@@ -231,6 +264,8 @@ def create_app(store_url: str, work: str | Path | None = None, *, https: bool = 
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/link/{token}", link_page, methods=["GET"]),
+        Route("/link/{token}", link_login, methods=["POST"]),
         *unit.routes, *review.routes,
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
@@ -239,7 +274,8 @@ def create_app(store_url: str, work: str | Path | None = None, *, https: bool = 
     app.state.desk = desk
     app.state.templates = make_templates()
     app.state.deadline = C.parse_deadline(deadline) if deadline else None
-    app.add_middleware(SessionMiddleware, secret_key=S.load_secret(work / "session.key"),
+    app.state.secret = S.load_secret(work / "session.key")
+    app.add_middleware(SessionMiddleware, secret_key=app.state.secret,
                        session_cookie="selfeval_session", max_age=SESSION_HOURS * 3600,
                        same_site="lax", https_only=https)
     guarded = S.Guard(app)

@@ -125,6 +125,27 @@ def user_passwd(name: str = typer.Argument(..., help="用户名"),
     _console().print(f"已修改账号 {name} 的密码")
 
 
+@user_app.command("link")
+def user_link(name: str = typer.Argument(..., help="用户名"),
+              base: str = typer.Option(..., "--base", help="网上报送服务的地址，如 http://10.1.2.3:8000"),
+              work: Optional[Path] = typer.Option(None, "--work", help="serve 的工作文件夹（与 serve --work 相同；默认收集库旁的 .web 文件夹）"),
+              store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP)) -> None:
+    """生成该账号的登录链接（14 天内有效；修改密码后作废），由财政局发给单位。"""
+    from .app import default_work
+    from .security import LINK_DAYS, link_token, load_secret
+
+    st = _open(store)
+    with st.transaction() as tx:
+        acc = D.get_account(tx, name=name)
+        if acc is None or acc["disabled"]:
+            _console().print(f"[red]没有可用的账号 {name}[/]")
+            raise typer.Exit(2)
+        D.log(tx, who=C.who(), action="user-link", ok=True, target=name)
+    secret = load_secret(Path(work or default_work(st)) / "session.key")
+    _console().print(f"{base.rstrip('/')}/link/{link_token(secret, acc)}", soft_wrap=True)
+    _console().print(f"（{LINK_DAYS} 天内有效；修改密码：selfeval user passwd {name}，链接随之作废）")
+
+
 @user_app.command("disable")
 def user_disable(name: str = typer.Argument(..., help="用户名"),
                  store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP)) -> None:

@@ -69,6 +69,30 @@ def load_secret(path: Path) -> str:
     return key
 
 
+# ---------------------------------------------------------------------------- per-unit sign-in links
+LINK_DAYS = 14
+
+
+def link_token(secret: str, account: dict) -> str:
+    """A sign-in link's token for an account: signed with the desk's key, bound to the account's
+    password hash (a changed password voids every link), valid LINK_DAYS days."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(secret, salt="selfeval-link").dumps(
+        {"uid": account["id"], "pw": fingerprint(account["password"])})
+
+
+def read_link(secret: str, token: str) -> dict | None:
+    """{uid, pw} of a good, unexpired token; None otherwise."""
+    from itsdangerous import BadData, URLSafeTimedSerializer
+
+    try:
+        data = URLSafeTimedSerializer(secret, salt="selfeval-link").loads(token, max_age=LINK_DAYS * 86400)
+    except BadData:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
+
+
 # ---------------------------------------------------------------------------- ASGI middleware
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
