@@ -15,7 +15,10 @@ _CN_DIGITS = str.maketrans("〇零○ＯO一二三四五六七八九", "00000123
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _YEAR_LINE = re.compile(r"^[（(\[【]?\s*((?:19|20)\d{2})\s*年(?:度)?\s*[）)\]】]?$")
 _UNIT_DECL = re.compile(r"^[（(]?\s*(?:金额|计量|货币)?单位\s*[:：]?\s*(?:人民币)?(万元|千元|元)\s*(?:人民币)?[）)]?$")
-_UNIT_IN_TEXT = re.compile(r"(?:单位\s*[:：]?\s*(?:人民币)?(万元|千元|元))|[（(]\s*(?:人民币)?(万元|千元|元)\s*[）)]")
+_UNIT_IN_TEXT = re.compile(
+    r"(?:(?:单位|金额)\s*(?:[:：/]|为|是)?\s*[（(]?\s*(?:人民币)?(万元|千元|元))"   # 单位：元, 金额：元, 单位为元, 单位/元
+    r"|[（(\[【〔]\s*(?:人民币)?(万元|千元|元)\s*[）)\]】〕]"                  # （元）, [元], 【元】
+    r"|以\s*(?:人民币)?(万元|千元|元)\s*为单位")                                 # 以元为单位
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?")
 _PHONE = re.compile(r"(?:\+?86[\s\-]?)?(?:\d{3,4}[\s\-－]?)?\d{7,8}(?:[\s\-－]\d{1,4})?|1\d{10}")
 _GRADE = re.compile(r"^\s*(优秀|良好|中等|较差|不合格|合格|一般|优|良|中|差)")
@@ -57,7 +60,7 @@ def unit_decl(text: str) -> str | None:
 def unit_in(text: str) -> str | None:
     """A unit stated inside a title or header cell: 收入情况（元）, 金额（万元）, …单位：元."""
     s = unicodedata.normalize("NFKC", text)
-    found = {a or b for a, b in _UNIT_IN_TEXT.findall(s)}
+    found = {a or b or c for a, b, c in _UNIT_IN_TEXT.findall(s)}
     if "万元" in found:
         return "万元"
     if "千元" in found:
