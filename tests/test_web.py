@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from collect_support import store_url  # noqa: F401  (a store on each engine)
 from web_support import web_server  # noqa: F401  (a desk for this module)
-from web_support import (PASSWORD, SEED_UNIT, Server, client, copy_seed, csrf_of, draft_id, login,
+from web_support import (PASSWORD, SEED_UNIT, client, copy_seed, csrf_of, draft_id, login,
                          make_store, seed_form, token, upload)
 
 from pipeline import collect as C

@@ -109,7 +109,8 @@ TOO_LARGE = ("<!doctype html><meta charset=utf-8><title>文件过大</title>"
 
 class Guard:
     """Security headers on every response (no-store for pages), and the body limit: a request
-    declaring or sending more than MAX_BODY bytes gets 413 without the rest being read."""
+    declaring more than MAX_BODY bytes gets 413 before any of it is read; one that sends more
+    (chunked) stops being read there and gets the app's own 413 page."""
 
     def __init__(self, app, max_body: int = MAX_BODY):
         self.app, self.max_body = app, max_body
@@ -117,12 +118,8 @@ class Guard:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = False
-
         async def send_with_headers(message):
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(HEADERS)]
                 headers += HEADERS
                 if not scope["path"].startswith("/static/"):
@@ -149,15 +146,7 @@ class Guard:
                     raise HTTPException(413, "上传的内容超过 64 MB，未予接收。")
             return message
 
-        try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except _TooLarge:
-            if not started:
-                await _reply(send_with_headers, 413, TOO_LARGE)
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, limited_receive, send_with_headers)
 
 
 async def _reply(send, status: int, body: bytes) -> None:
