@@ -89,8 +89,8 @@ class Labels:
         return strip_enum(org) in self.subtotal
 
     def measure_of(self, label: str) -> str | None:
-        """预算数 → budget, 决算数 → final, …; a header word with a remark (决算数(万元)) too."""
-        return self.measures.get(label) or self.measures.get(_UNIT.sub("", label))
+        """预算数 → budget, 决算数 → final, … (a normalised header word)."""
+        return self.measures.get(label)  # norm() has already dropped a unit suffix
 
 
 @lru_cache(maxsize=4)

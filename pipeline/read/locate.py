@@ -256,6 +256,9 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
     all_cols = list(t.measures)
     skip_to = -1
     n_data = 0
+    marks = sv.cache.get("section_rows")
+    if marks is None:
+        marks = sv.cache["section_rows"] = _section_marks(sv, lab)
     for r in range(t.first_row, min(t.last_row, sv.g.nrows - 1) + 1):
         if r < skip_to:
             continue
@@ -265,7 +268,7 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
         if tl[1] < c:
             break  # a title merged across the table: the next section starts
         org_label = sv.label((r, c))
-        if org_label in lab.org_header or _section_row(sv, lab, r, c, all_cols, org_label):
+        if org_label in lab.org_header or (r in marks and _section_row(sv, lab, r, c, all_cols, org_label)):
             break
         org_raw = sv.text((r, c)) if tl == (r, c) else ""
         if not org_raw and tl == (r, c) and (r, c) in sv.g.formulas:

@@ -19,7 +19,13 @@ def mark_summary(rows: list[OrgRow], lab: Labels) -> None:
     if not rows:
         return
     is_summary, is_subtotal = lab.is_summary, lab.is_subtotal
-    if not any(row.org and (is_summary(row.org) or is_subtotal(row.org)) for row in rows):
+    fam_rows = [row for row in rows if row.org and (is_summary(row.org) or is_subtotal(row.org))]
+    if not fam_rows:
+        return
+    if len({row.position for row in fam_rows}) == 1 and (
+            fam_rows[0].position in (rows[0].position, rows[-1].position) or is_summary(fam_rows[0].org)):
+        for row in fam_rows:   # the one family row, at an end or a summary word: the summary
+            row.is_summary = True
         return
     by_pos: dict[int, list[OrgRow]] = {}
     for row in rows:
