@@ -20,12 +20,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import crossyear
 from .check.keys import finding_key, finding_keys, org_key  # noqa: F401  (finding_key re-exported)
 from .check.ruleset import ALL_FIELDS
 from .read.labels import norm
-from .store import Store, StoreError, now
+from .store import StoreError, now
+
+if TYPE_CHECKING:   # SQLAlchemy is loaded only when a store is opened
+    from .store.core import Store
 
 # States of a unit-year, and who acts next.
 NOT_SUBMITTED, HAS_ERRORS, NEEDS_NOTE, EXPLAINED, RETURNED, ACCEPTED = (
@@ -58,6 +62,8 @@ def store_target(option: str | None, out: Path | None = None) -> str | None:
 
 
 def open_store(target: str) -> Store:
+    from .store.core import Store
+
     return Store.open(target)
 
 

@@ -10,7 +10,18 @@ import typer
 
 from .. import collect as C
 from ..cli import ZhGroup, ZhTyper, app
-from ..store import desk as D
+
+
+class _Desk:
+    """store/desk.py (SQLAlchemy) loaded when a command runs, not when the app registers them."""
+
+    def __getattr__(self, name):
+        from ..store import desk
+
+        return getattr(desk, name)
+
+
+D = _Desk()
 
 STORE_HELP = "收集库：SQLite 文件路径或 postgresql+psycopg://… 地址（默认 ./selfeval.db，或环境变量 SELFEVAL_STORE）"
 
