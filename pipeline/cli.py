@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import render
-from .errors import InboxError, OutputError, SelfevalError, UsageError
+from .errors import InboxError, OutputError, SelfevalError, UsageError, os_reason
 from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from .check.ruleset import RuleFileError, check_labels, load_pack, parse_tolerance, read_toml
 
@@ -269,7 +269,7 @@ def _export_pack(target: Path, force: bool) -> None:
         target.write_bytes((bundled / "rules.toml").read_bytes())
         labels.write_bytes((bundled / "labels.toml").read_bytes())
     except OSError as exc:
-        raise OutputError(f"无法写入 {target}：{_os_reason(exc)}") from None
+        raise OutputError(f"无法写入 {target}：{os_reason(exc)}") from None
     render.console.print(f"已导出规则包：{render.escape(str(target))}\n"
                          f"已导出同义词表：{render.escape(str(labels))}\n"
                          f"修改后检查：selfeval rules --check \"{render.escape(str(target))}\"\n"
@@ -298,24 +298,17 @@ def _check_pack(path: Path) -> None:
 _EDQUOT, _EROFS = getattr(errno, "EDQUOT", -1), getattr(errno, "EROFS", -2)  # not on every platform
 
 
-def _os_reason(exc: OSError) -> str:
-    return {errno.ENOSPC: "磁盘已满", _EDQUOT: "磁盘配额已满", _EROFS: "磁盘是只读的",
-            errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
-            errno.ENOTDIR: "路径中有一级是文件而不是文件夹",
-            errno.ENAMETOOLONG: "路径太长"}.get(exc.errno, f"系统错误码 {exc.errno}")
-
-
 def _output_failure(exc: OSError) -> str | None:
     """A disk that is full, read-only or closed to us while writing OUT is the user's to fix."""
     out = _state["out"]
     if exc.errno in (errno.ENOSPC, _EDQUOT):
-        return f"磁盘空间不足，输出没有写完：{_os_reason(exc)}。请腾出空间后重新运行"
+        return f"磁盘空间不足，输出没有写完：{os_reason(exc)}。请腾出空间后重新运行"
     if out is not None and exc.errno in (_EROFS, errno.EACCES, errno.EPERM) and exc.filename:
         try:
             Path(os.fsdecode(exc.filename)).resolve().relative_to(Path(out).resolve())
         except ValueError:
             return None
-        return f"无法写入输出文件夹 {out}：{_os_reason(exc)}。请用 --out 另选一个文件夹"
+        return f"无法写入输出文件夹 {out}：{os_reason(exc)}。请用 --out 另选一个文件夹"
     return None
 
 

@@ -14,6 +14,8 @@ neither is an exception that reaches the user.
 """
 from __future__ import annotations
 
+import errno
+
 
 class SelfevalError(Exception):
     exit_code = 4
@@ -37,3 +39,15 @@ class OutputLocked(UsageError):
 
 class RunIncomplete(SelfevalError):
     exit_code = 3
+
+
+_EDQUOT, _EROFS = getattr(errno, "EDQUOT", -1), getattr(errno, "EROFS", -2)   # not on every platform
+
+
+def os_reason(exc: OSError, access: str = "写入") -> str:
+    """An OSError as a reviewer reads it (the system's own text is English)."""
+    return {errno.ENOSPC: "磁盘已满", _EDQUOT: "磁盘配额已满", _EROFS: "磁盘是只读的",
+            errno.EACCES: f"没有{access}权限", errno.EPERM: f"没有{access}权限",
+            errno.ENOTDIR: "路径中有一级是文件而不是文件夹", errno.EEXIST: "已有同名文件，不是文件夹",
+            errno.ENOENT: "文件或文件夹不存在", errno.ENAMETOOLONG: "路径太长",
+            errno.EIO: "磁盘读写出错"}.get(exc.errno, f"系统错误码 {exc.errno}")

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .check import frames as frames_mod
-from .errors import InboxError, OutputError, RunIncomplete
+from .errors import InboxError, OutputError, RunIncomplete, os_reason
 from .models import BLOCK_FIELDS, FINDING_COLUMNS, FileResult, Finding
 from .read.discover import Entry, discover
-from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Failure, read_iter, run_iter
+from .read.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Failure, error_name, read_iter, run_iter
 from .read.records import VALUE_COLUMNS, VALUE_SAFE
 from .check.ruleset import ALL_FIELDS, RulePack, load_pack
 from .check.validate import validate
 from .write.exports import MANIFEST_COLUMNS, CsvStream
 from .write.names import ReturnNames
-from .write.outset import OutputSet, os_reason
+from .write.outset import OutputSet
 
 CHUNK = 2500        # units validated and written together, at most
 MIN_CHUNK = 1000    # ... at least (a tenth of a small run), unless the run is ending
@@ -264,7 +264,7 @@ def _return_reason(failure: Failure) -> str:
         return detail.split("ReturnRefused: ", 1)[1]
     return {"memory": "生成标注表时内存超出上限，未生成", "timeout": "生成标注表超时，未生成",
             "killed": f"生成标注表的进程意外结束（{detail}），未生成",
-            "unpickle": "标注表结果无法传回，未生成"}.get(kind) or f"生成标注表出错，未生成（{detail}）"
+            "unpickle": "标注表结果无法传回，未生成"}.get(kind) or f"生成标注表时程序内部出错（{error_name(detail)}），未生成"
 
 
 class _InOrder:

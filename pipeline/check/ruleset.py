@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, os_reason
 from ..models import BLOCK_FIELDS
 from ..read.labels import rules_dir
 from .vocab import Vocab, rule_problem
@@ -163,7 +163,7 @@ def read_toml(p: Path, what: str) -> dict:
     except IsADirectoryError:
         raise RuleFileError(f"{what} {p} 是一个文件夹，应为 .toml 文件") from None
     except OSError as exc:
-        raise RuleFileError(f"无法读取{what} {p}（{_os_reason(exc)}）") from None
+        raise RuleFileError(f"无法读取{what} {p}（{os_reason(exc, '读取')}）") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -204,11 +204,6 @@ def check_labels(path: str | Path | None = None) -> Path:
     except (TypeError, AttributeError, ValueError):
         raise RuleFileError(f"同义词表 {p} 的结构不对：每个键下应为文字列表，与导出的 labels.toml 对照") from None
     return p
-
-
-def _os_reason(exc: OSError) -> str:
-    import errno
-    return {errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限"}.get(exc.errno, "系统错误")
 
 
 def _rule(e: dict, i: int, p: Path) -> Rule:

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import os_reason
 from ..models import FileResult
 
 SYSTEM_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", ".localized", "icon\r"}
@@ -91,6 +92,6 @@ def _walk(folder: Path, prefix: str, out: list[Entry]) -> None:
             else:
                 out.append(Entry(path, rel))
         except OSError as exc:
-            out.append(_reject(path, rel, "READ_ERROR", f"无法查看此项（{os.strerror(exc.errno or 0)}），未读取"))
+            out.append(_reject(path, rel, "READ_ERROR", f"无法查看此项（{os_reason(exc, '读取')}），未读取"))
     for path, rel in subdirs:
         _walk(path, rel, out)

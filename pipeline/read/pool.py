@@ -126,9 +126,14 @@ def read_failed(args: tuple, failure: Failure, memory_mb: int, timeout: float) -
                        f"读取进程意外结束（{detail}），可能是内存超出上限或进程被系统终止；请确认文件能在 Excel/WPS 中正常打开后重新报送")
     if kind == "unpickle":
         return _failed(path, rel, "READ_ERROR", f"读取结果无法传回：{detail}")
-    # the server's own folders are nobody's business: name the file as the inbox does
-    detail = detail.replace(str(path), rel).replace(str(Path(path).parent), "…")
-    return _failed(path, rel, "READ_ERROR", f"读取出错：{detail}")
+    return _failed(path, rel, "READ_ERROR", f"读取时程序内部出错（{error_name(detail)}），该文件未能读取；"
+                                            "这多半不是文件本身的问题，请把文件交技术人员排查")
+
+
+def error_name(detail: str) -> str:
+    """The exception's class from a worker's one-line report ("pkg.mod.KeyError: …" → KeyError):
+    its message is English and may name the server's folders, so only the class is shown."""
+    return detail.split(":", 1)[0].rsplit(".", 1)[-1].strip() or "未知错误"
 
 
 def _failed(path, rel: str, code: str, message: str) -> FileResult:

@@ -9,7 +9,6 @@ completed by the next run's start (recover), which also clears what killed runs 
 """
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -18,19 +17,11 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ..errors import OutputError, OutputLocked
+from ..errors import OutputError, OutputLocked, os_reason
 
 OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx", "returns")
 STAGE, OLD, JOURNAL, LOCK = ".selfeval-new", ".selfeval-old", ".selfeval-commit.json", ".selfeval.lock"
 _ORPHAN = re.compile(r"^\.(?:.+\.\d+|~\d+-[0-9a-f]{8})\.tmp$")   # atomic_path temporaries of killed runs
-
-
-def os_reason(exc: OSError) -> str:
-    """An OSError as a reviewer reads it."""
-    return {errno.ENOSPC: "磁盘空间已满", errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
-            errno.EROFS: "所在磁盘为只读", errno.ENOTDIR: "路径中有同名文件而不是文件夹",
-            errno.EEXIST: "已有同名文件，不是文件夹", errno.ENAMETOOLONG: "路径过长",
-            errno.EDQUOT: "磁盘配额已满"}.get(exc.errno, exc.strerror or type(exc).__name__)
 
 
 class OutputSet:
