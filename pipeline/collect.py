@@ -640,6 +640,7 @@ class Recorder:
 
     def __init__(self, store: Store, inbox: Path, out: Path, *, pack=None, by: str | None = None):
         self.store, self.inbox = store, Path(inbox)
+        self.paths: dict[str, Path] = {}   # rel as reported → where it is
         self.pack = pack
         self.tolerance = getattr(pack, "tolerance", Decimal("0.01"))
         # the rule engine runs the pack's own cross_year rules; the recorder only those of
@@ -689,6 +690,8 @@ class Recorder:
         self.units_seen += len(forms)
         if self.error is not None:
             raise StoreError(f"收集库写入失败：{self.error}")
+        for r in files:   # the file system's path: a name shown decoded (GBK) is not the one to open
+            self.paths[r.file] = Path(r.path) if r.path else self.inbox / r.file
         self._q.put((forms, [(r.file, r.sha256, r.status, r.code, r.error) for r in files]))
 
     def settle(self) -> "RunView":
@@ -748,7 +751,7 @@ class Recorder:
         sizes, notes = {}, {}
         for rel, *_ in files:
             try:
-                sizes[rel] = os.lstat(os.path.join(self.inbox, rel)).st_size
+                sizes[rel] = os.lstat(self.paths.get(rel, self.inbox / rel)).st_size
             except OSError:
                 sizes[rel] = 0
         # which unit-year each form is a version of
@@ -764,7 +767,8 @@ class Recorder:
             keyed.append((key or nk, key is not None or not self.has_roster, f))
         with st.transaction() as tx:
             missing = st.missing_blobs(tx, {sha for _, sha, *_ in files if sha})
-            st.add_blobs(tx, [(sha, sizes[rel], self.inbox / rel) for rel, sha, *_ in files if sha in missing])
+            st.add_blobs(tx, [(sha, sizes[rel], self.paths.get(rel, self.inbox / rel))
+                              for rel, sha, *_ in files if sha in missing])
             res.files += len(missing)
             st.add_receipts(tx, [dict(run_id=self.run_id, path=rel, sha256=sha, size=sizes[rel],
                                       received_at=at, status=status, code=code, error=err)
@@ -784,7 +788,7 @@ class Recorder:
                 ids[(k, f.year)] for k, _, f in fresh).items() if n > 1}
             for k, _, f in fresh:
                 if ids[(k, f.year)] in had and f.file not in notes:
-                    p = self.inbox / f.file
+                    p = self.paths.get(f.file, self.inbox / f.file)
                     notes[f.file] = read_notes(p) if has_return_sheet(p) else []
             last = self._last_year(tx, {(k, f.year) for k, _, f in fresh})
             history = self._history(tx, [ids[(k, f.year)] for k, _, f in fresh

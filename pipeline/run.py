@@ -279,6 +279,7 @@ class _InOrder:
         self.pending = []
         for i, e in enumerate(items):   # entries decided while walking need no reader
             if e.result is not None:
+                e.result.path = str(e.path)
                 self.buf[i] = e.result
             else:
                 self.pending.append(i)
