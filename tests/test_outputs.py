@@ -255,3 +255,16 @@ def test_stale_returns_are_removed_on_rerun(tmp_path):
     build(inbox / "a.xlsx", seed=41)  # resubmitted, now correct
     run(inbox, out, jobs=1)
     assert not (out / "returns" / "a.xlsx").exists()
+
+
+def test_detail_rows_say_which_value_column_they_hold(tmp_path):
+    """A form with 预算数/决算数 columns: the checked (final) rows and the budget rows both stand in
+    明细, each saying what it holds; 汇总表 carries the final figures only."""
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    build(inbox / "v.xlsx", g.Drift(measures=("预算数", "决算数")), seed=61, subs=2)
+    run(inbox, tmp_path / "out", jobs=1, returns=False)
+    ws = load_workbook(tmp_path / "out" / "summary.xlsx")["明细"]
+    kinds = [r[3] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert kinds.count("汇总行") == 1 and kinds.count("汇总行·预算数") == 1
+    assert kinds.count("预算数") == 2 and kinds.count(None) == 2

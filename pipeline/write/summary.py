@@ -39,7 +39,9 @@ def amount_header(k: str) -> str:
 
 
 AMOUNT_HEADERS = [amount_header(k) for k in ALL_FIELDS]
-DETAIL_HEADER = ["单位", "机构", "年度", "是否汇总行"] + AMOUNT_HEADERS + ["文件", "工作表"]
+DETAIL_HEADER = ["单位", "机构", "年度", "行类型"] + AMOUNT_HEADERS + ["文件", "工作表"]
+# forms with several value columns per field: each column's figures are a row of their own in 明细
+MEASURE_WORDS = {"budget": "预算数", "adjusted_budget": "调整预算数", "opening": "年初数"}
 D_AMOUNT = 4
 # 汇总表: what a reviewer looks up first, the main amounts (printed), then links and the rest
 MAIN_FIELDS = ["income.total", "income.appropriation", "expenditure.total", "expenditure.basic",
@@ -204,8 +206,10 @@ class SummaryWriter:
                     num(r, c, int(v), None)
                 elif v:
                     text(r, c, str(v), None)
-            if o["is_summary"]:
-                text(r, 3, "汇总行", None)
+            kind = "·".join(w for w in ("汇总行" if o["is_summary"] else "",
+                                        MEASURE_WORDS.get(o.get("measure") or "final", "")) if w)
+            if kind:
+                text(r, 3, kind, None)
             if o["uid"] not in marked_units:  # most org rows carry no finding
                 for c, key, _, _ in cols:
                     v = o.get(key)
