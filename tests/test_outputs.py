@@ -268,3 +268,15 @@ def test_detail_rows_say_which_value_column_they_hold(tmp_path):
     kinds = [r[3] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert kinds.count("汇总行") == 1 and kinds.count("汇总行·预算数") == 1
     assert kinds.count("预算数") == 2 and kinds.count(None) == 2
+
+
+def test_consolidation_lists_contact_and_phone(seed_path, tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    shutil.copy(seed_path, inbox / "seed.xlsx")
+    run(inbox, tmp_path / "out", jobs=1, returns=False)
+    ws = load_workbook(tmp_path / "out" / "summary.xlsx")["汇总表"]
+    header = next(r for r in ws.iter_rows(values_only=True) if r and "联系电话" in r)
+    row = next(r for r in ws.iter_rows(values_only=True) if r and any("城陵矶" in str(v) for v in r if v))
+    contact, phone = row[header.index("联系人")], row[header.index("联系电话")]
+    assert contact and phone and any(ch.isdigit() for ch in str(phone))

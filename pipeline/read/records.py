@@ -17,7 +17,7 @@ from ..write.exports import Guarded, guard
 VALUE_COLUMNS = ["file", "sheet", "unit", "year", "org", "block", "field", "value", "cell", "raw", "measure"]
 VALUE_SAFE = ("block", "field", "value", "cell", "measure")
 _VALUES_CSV = Guarded(VALUE_COLUMNS, VALUE_SAFE)
-FACTS = ("unit", "year", "contact", "score", "grade", "staff_quota", "staff_actual", "report")
+FACTS = ("unit", "year", "contact", "phone", "score", "grade", "staff_quota", "staff_actual", "report")
 
 # Column names built once, so every record of a process shares the same key strings.
 _KEYS = {(b, f): (f"{b}.{f}", f"{b}.{f}@cell", f"{b}.{f}@status", f"{b}.{f}@raw")
