@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ..models import col_letter
+
 MAX_ROWS, MAX_COLS = 400, 40          # a form is far smaller; a bigger sheet is drawn cut
 LONG_TEXT = 160                       # longer cell texts are drawn in a scroll box
 
@@ -49,15 +51,6 @@ def _text(v) -> str:
     if isinstance(v, (dt.datetime, dt.date, dt.time)):
         return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
     return str(v)
-
-
-def col_name(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 _A1 = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
@@ -111,11 +104,11 @@ def layout(grid: dict, findings: list[dict]) -> dict:
             rs, cs = span.get((r, c), (1, 1))
             cells.append({"text": text, "long": len(text) > LONG_TEXT, "rs": rs, "cs": cs,
                           "sev": fs[0]["severity"] if fs else "", "marks": [f["mark"] for f in fs],
-                          "a1": f"{col_name(c)}{r + 1}", "num": bool(_NUMBER.match(text)),
+                          "a1": f"{col_letter(c)}{r + 1}", "num": bool(_NUMBER.match(text)),
                           "parts": quoted_parts(text, fs) if fs and len(text) > LONG_TEXT else None})
             notes += fs
         out_rows.append({"n": r + 1, "cells": cells, "findings": notes})
-    return {"cols": [col_name(c) for c in range(width)], "rows": out_rows, "outside": outside,
+    return {"cols": [col_letter(c) for c in range(width)], "rows": out_rows, "outside": outside,
             "cut": grid.get("cut", False)}
 
 
