@@ -116,6 +116,15 @@ def user_add(name: str = typer.Argument(..., help="用户名"),
     _console().print(f"已添加{'审核人' if reviewer else '单位'}账号 {name}" + (f"（单位编码 {key}）" if key else ""))
 
 
+def _account(tx, name: str) -> dict:
+    """The account of that name, or a Chinese word and exit 2."""
+    acc = D.get_account(tx, name=name)
+    if acc is None:
+        _console().print(f"[red]没有账号 {name}[/]")
+        raise typer.Exit(2)
+    return acc
+
+
 @user_app.command("passwd")
 def user_passwd(name: str = typer.Argument(..., help="用户名"),
                 password: Optional[str] = typer.Option(None, "--password", help="新密码（不给则提示输入）"),
@@ -125,10 +134,7 @@ def user_passwd(name: str = typer.Argument(..., help="用户名"),
 
     st = _open(store)
     with st.transaction() as tx:
-        acc = D.get_account(tx, name=name)
-    if acc is None:
-        _console().print(f"[red]没有账号 {name}[/]")
-        raise typer.Exit(2)
+        acc = _account(tx, name)
     pw = _password(password)
     with st.transaction() as tx:
         D.update_account(tx, acc["id"], password=hash_password(pw), fails=0, locked_until=None, disabled=False)
@@ -163,10 +169,7 @@ def user_disable(name: str = typer.Argument(..., help="用户名"),
     """停用账号（立即退出登录；用 passwd 重设密码可再启用）。"""
     st = _open(store)
     with st.transaction() as tx:
-        acc = D.get_account(tx, name=name)
-        if acc is None:
-            _console().print(f"[red]没有账号 {name}[/]")
-            raise typer.Exit(2)
+        acc = _account(tx, name)
         D.update_account(tx, acc["id"], disabled=True)
         D.log(tx, who=C.who(), action="user-disable", ok=True, target=name)
     _console().print(f"已停用账号 {name}")

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from .. import collect as C
 from ..store import desk as D
 from .app import audit, checked_form, need, render
-from .views import counts, drawn, file_ext, numbered, send_bytes, send_file
+from .views import counts, drawn, marked, numbered, original, send_file
 
 
 FILTER_WORDS = {"year": "年度", "state": "状态", "dept": "主管部门", "q": "单位", "deadline": "截止时间"}
@@ -171,21 +171,17 @@ def _version(request: Request):
 async def version_file(request: Request):
     need(request, "reviewer")
     uy, v = await run_in_threadpool(_version, request)
-    data = await run_in_threadpool(request.app.state.desk.blob_bytes, v["sha256"])
-    if data is None:
-        raise HTTPException(404)
-    audit(request, "download", target=f"版本 {v['id']} 原表")
-    return send_bytes(data, f"{uy.name if uy else v['unit_name']}_{uy.year if uy else ''}{file_ext(data[:8])}")
+    return await original(request, v["sha256"], f"版本 {v['id']}", _stem(uy, v))
 
 
 async def version_marked(request: Request):
     need(request, "reviewer")
     uy, v = await run_in_threadpool(_version, request)
-    path = await run_in_threadpool(request.app.state.desk.marked_copy, v["sha256"])
-    if path is None:
-        raise HTTPException(404)
-    audit(request, "download", target=f"版本 {v['id']} 标注表")
-    return send_file(path, f"标注_{uy.name if uy else v['unit_name']}_{uy.year if uy else ''}.xlsx")
+    return await marked(request, v["sha256"], f"版本 {v['id']}", _stem(uy, v))
+
+
+def _stem(uy, v) -> str:
+    return f"{uy.name if uy else v['unit_name']}_{uy.year if uy else ''}"
 
 
 async def audit_page(request: Request):

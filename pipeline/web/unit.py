@@ -21,7 +21,7 @@ from .. import collect as C
 from ..store import desk as D
 from .app import audit, checked_form, need, render
 from .service import Refused
-from .views import counts, drawn, file_ext, numbered, send_bytes, send_file
+from .views import counts, drawn, marked, numbered, original
 
 UPLOADS_PER_HOUR = 30
 
@@ -156,21 +156,13 @@ async def draft_marked(request: Request):
     d = _own_draft(request, acc)
     if d["status"] == "rejected":
         raise HTTPException(404)
-    path = await run_in_threadpool(request.app.state.desk.marked_copy, d["sha256"])
-    if path is None:
-        raise HTTPException(404)
-    audit(request, "download", target=f"自查 {d['id']} 标注表")
-    return send_file(path, f"标注_{_base(d['filename'])}.xlsx")
+    return await marked(request, d["sha256"], f"自查 {d['id']}", _base(d["filename"]))
 
 
 async def draft_file(request: Request):
     acc = need(request, "unit")
     d = _own_draft(request, acc)
-    data = await run_in_threadpool(request.app.state.desk.blob_bytes, d["sha256"])
-    if data is None:
-        raise HTTPException(404)
-    audit(request, "download", target=f"自查 {d['id']} 原表")
-    return send_bytes(data, f"{_base(d['filename'])}{file_ext(data[:8])}")
+    return await original(request, d["sha256"], f"自查 {d['id']}", _base(d["filename"]))
 
 
 def _base(name: str) -> str:
@@ -215,21 +207,13 @@ async def year_notes(request: Request):
 async def version_file(request: Request):
     acc = need(request, "unit")
     uy, v = _own_version(request, acc)
-    data = await run_in_threadpool(request.app.state.desk.blob_bytes, v["sha256"])
-    if data is None:
-        raise HTTPException(404)
-    audit(request, "download", target=f"版本 {v['id']} 原表")
-    return send_bytes(data, f"{uy.name}_{uy.year}{file_ext(data[:8])}")
+    return await original(request, v["sha256"], f"版本 {v['id']}", f"{uy.name}_{uy.year}")
 
 
 async def version_marked(request: Request):
     acc = need(request, "unit")
     uy, v = _own_version(request, acc)
-    path = await run_in_threadpool(request.app.state.desk.marked_copy, v["sha256"])
-    if path is None:
-        raise HTTPException(404)
-    audit(request, "download", target=f"版本 {v['id']} 标注表")
-    return send_file(path, f"标注_{uy.name}_{uy.year}.xlsx")
+    return await marked(request, v["sha256"], f"版本 {v['id']}", f"{uy.name}_{uy.year}")
 
 
 routes = [

@@ -6,6 +6,7 @@ import re
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
 
 from .draw import SEVERITY_ORDER, layout
@@ -41,6 +42,28 @@ def counts(findings: list[dict]) -> dict:
     for f in findings:
         c[f["severity"]] = c.get(f["severity"], 0) + 1
     return c
+
+
+async def original(request, sha: str, what: str, stem: str) -> Response:
+    """A stored file as it was received, named stem + its own extension; 404 without its bytes."""
+    from .app import audit
+
+    data = await run_in_threadpool(request.app.state.desk.blob_bytes, sha)
+    if data is None:
+        raise HTTPException(404)
+    audit(request, "download", target=f"{what} 原表")
+    return send_bytes(data, f"{stem}{file_ext(data[:8])}")
+
+
+async def marked(request, sha: str, what: str, stem: str) -> Response:
+    """A stored file's marked-up copy, named 标注_stem.xlsx; 404 when there is none."""
+    from .app import audit
+
+    path = await run_in_threadpool(request.app.state.desk.marked_copy, sha)
+    if path is None:
+        raise HTTPException(404)
+    audit(request, "download", target=f"{what} 标注表")
+    return send_file(path, f"标注_{stem}.xlsx")
 
 
 def send_file(path, name: str, cleanup=None) -> Response:
