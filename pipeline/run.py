@@ -121,7 +121,7 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
          timeout: float = DEFAULT_TIMEOUT,
          memory_mb: int = DEFAULT_MEMORY_MB, on_file: Callable | None = None,
          on_stage: Callable | None = None, on_discovered: Callable | None = None,
-         on_chunk: Callable | None = None,
+         on_chunk: Callable | None = None, summary: bool = True,
          chunk_size: int = CHUNK, min_chunk: int | None = None, backlog: int = BACKLOG) -> RunReport:
     """Units are validated and written in chunks while the workers read on, so the parent holds
     one chunk of records at a time, never the whole run, and little is left for the end: 总览,
@@ -141,7 +141,8 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
         with OutputSet(out) as outset, ExitStack() as stack:
             _batch(report, items, outset, stack, kinds, jobs=jobs, timeout=timeout,
                    memory_mb=memory_mb, returns=returns, every_return=every_return,
-                   on_file=on_file, on_stage=on_stage, on_chunk=on_chunk, chunk_size=chunk_size,
+                   on_file=on_file, on_stage=on_stage, on_chunk=on_chunk, write_summary=summary,
+                   chunk_size=chunk_size,
                    min_chunk=min_chunk, backlog=backlog)
     except OSError as exc:   # the inputs are read in workers: an OSError here is OUT's
         raise OutputError(f"无法写入输出文件夹 {out}：{os_reason(exc)}（本次结果未写出，原有结果保持不变）") from None
@@ -150,17 +151,18 @@ def _run(inbox: Path, out: Path, *, jobs: int = 0, rules: str | None = None,
 
 def _batch(report: RunReport, items: list[Entry], outset: OutputSet, stack: ExitStack, kinds: dict,
            *, jobs, timeout, memory_mb, returns, every_return, on_file, on_stage, on_chunk,
-           chunk_size, min_chunk, backlog) -> None:
-    from .write.summary import SummaryWriter
-
+           write_summary, chunk_size, min_chunk, backlog) -> None:
     timings, pack = report.timings, report.pack
     values = CsvStream(outset.path("values.csv"), VALUE_COLUMNS, safe=VALUE_SAFE)
     stack.callback(values.close)
     findings_csv = CsvStream(outset.path("findings.csv"), FINDING_COLUMNS)
     stack.callback(findings_csv.close)
     names = ReturnNames()
+    # summary=False (the web desk's self-check): no summary.xlsx, the CSVs and manifest only
+    if write_summary:
+        from .write.summary import SummaryWriter
     summary = SummaryWriter(outset.path("summary.xlsx"), names.link if returns else None,
-                            tmpdir=outset.stage)
+                            tmpdir=outset.stage) if write_summary else _NoSummary()
     seen: dict = {}           # the run-wide rules' memory of earlier units (duplicates)
     chunk: list = []
     arrived: list = []        # files read since the last chunk
@@ -231,6 +233,14 @@ def _batch(report: RunReport, items: list[Entry], outset: OutputSet, stack: Exit
             out_csv.close()
         summary.finish(report)
     outset.commit()
+
+
+class _NoSummary:
+    def chunk(self, *args) -> None:
+        pass
+
+    def finish(self, report) -> None:
+        pass
 
 
 def _write_returns(report: RunReport, outset: OutputSet, every: bool, **contain) -> int:

@@ -280,3 +280,15 @@ def test_consolidation_lists_contact_and_phone(seed_path, tmp_path):
     row = next(r for r in ws.iter_rows(values_only=True) if r and any("城陵矶" in str(v) for v in r if v))
     contact, phone = row[header.index("联系人")], row[header.index("联系电话")]
     assert contact and phone and any(ch.isdigit() for ch in str(phone))
+
+
+def test_a_run_without_summary_writes_the_csvs_only(tmp_path):
+    """run(summary=False), the web desk's self-check: the same findings, no summary.xlsx."""
+    inbox = tmp_path / "inbox"
+    build(inbox / "planted.xlsx", seed=21, unit="问题单位", plants=["identity"])
+    full = run(inbox, tmp_path / "full", jobs=1, returns=False)
+    lean = run(inbox, tmp_path / "lean", jobs=1, returns=False, summary=False)
+    assert sorted(p.name for p in (tmp_path / "lean").iterdir() if not p.name.startswith(".")) == \
+        ["findings.csv", "manifest.csv", "values.csv"]
+    assert [f.row() for f in lean.findings] == [f.row() for f in full.findings] and lean.findings
+    assert (tmp_path / "lean" / "findings.csv").read_bytes() == (tmp_path / "full" / "findings.csv").read_bytes()
