@@ -285,6 +285,7 @@ def test_consolidation_lists_contact_and_phone(seed_path, tmp_path):
 def test_a_run_without_summary_writes_the_csvs_only(tmp_path):
     """run(summary=False), the web desk's self-check: the same findings, no summary.xlsx."""
     inbox = tmp_path / "inbox"
+    inbox.mkdir()
     build(inbox / "planted.xlsx", seed=21, unit="问题单位", plants=["identity"])
     full = run(inbox, tmp_path / "full", jobs=1, returns=False)
     lean = run(inbox, tmp_path / "lean", jobs=1, returns=False, summary=False)
