@@ -1,0 +1,355 @@
+"""The recorder a run calls after each chunk: files, versions, findings and 说明 into the store."""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import crossyear
+from ..check.keys import finding_keys
+from ..check.ruleset import ALL_FIELDS
+from ..store import StoreError, now
+from .base import ACCEPTED, name_key, who
+from .diffs import current_forms, notes_for, version_notes
+from .notes import has_return_sheet, match_notes, read_notes
+from .states import UnitYear, collection, derive
+
+if TYPE_CHECKING:   # SQLAlchemy is loaded only when a store is opened
+    from ..store.core import Store
+
+
+@dataclass
+class Recorded:
+    """What a run added to the store (for the run's report)."""
+    run_id: int = 0
+    versions: int = 0           # new versions
+    unchanged: int = 0          # forms already in the store (same content)
+    files: int = 0              # new file contents stored
+    notes: int = 0              # 说明 read from returned copies
+    cross_year: int = 0         # cross-year findings
+    unmatched: list = field(default_factory=list)   # (path, name as written, year)
+    unassigned: list = field(default_factory=list)  # (path, sheet): no unit name or year
+    replaced: list = field(default_factory=list)    # (path, 第 N 版)
+    cpu_s: float = 0.0          # CPU seconds the recording cost (the run's thread and the writer)
+
+
+@dataclass
+class RunView:
+    """The store's word on a run's forms, keyed (file, sheet) as the run's outputs name them."""
+    current: set            # forms that are their unit-year's current version (count in totals)
+    replaces: dict          # form → '第 N 版，替代 …' (DUP-001 as information)
+    notes: dict             # form → {finding key (问题编号) → 说明 in force}
+    superseded: set         # this run's forms that a later version replaces (history only)
+    unit_years: list        # the UnitYears the run touched
+
+
+def _figures_json(figures: dict) -> str:
+    """The consolidated amounts (and facts) of a version as stored: text, never 1E+2."""
+    return json.dumps({k: format(v, "f") if isinstance(v, Decimal) else str(v)
+                       for k, v in figures.items() if "@" not in k}, ensure_ascii=False)
+
+
+DUP_RULE = "DUP-001"
+
+
+def _as_versions(found: list, paths: list[str], path: str) -> list:
+    """DUP-001 once the store knows the order: information '第 N 版，替代 …', not a warning."""
+    import dataclasses
+
+    earlier = "、".join(dict.fromkeys(paths)) or "（本次汇总中的前一份）"
+    out = [dataclasses.replace(x, severity="info", message=f"第 {len(paths) + 1} 版，替代 {earlier}")
+           if x.rule == DUP_RULE else x for x in found]
+    paths.append(path)
+    return out
+
+
+@dataclass(slots=True)
+class _Form:
+    file: str
+    sheet: str
+    unit: str
+    year: str
+    figures: dict
+    values_csv: str
+    findings: list     # Finding
+
+
+class Recorder:
+    """on_chunk for pipeline.run: each written chunk's versions, findings, 说明 and files go into
+    the store, in a writer thread (the run goes on meanwhile) and one transaction per chunk.
+    finish() waits for the writer and closes the run; fail() removes what the run recorded."""
+
+    def __init__(self, store: Store, inbox: Path, out: Path, *, pack=None, by: str | None = None):
+        self.store, self.inbox = store, Path(inbox)
+        self.paths: dict[str, Path] = {}   # rel as reported → where it is
+        self.pack = pack
+        self.tolerance = getattr(pack, "tolerance", Decimal("0.01"))
+        # the rule engine runs the pack's own cross_year rules; the recorder only those of
+        # collect.toml, and only while the pack has none (never both)
+        own = any(r.kind == crossyear.KIND for r in getattr(pack, "rules", ()))
+        self.cross_rules = [] if own else crossyear.load()[0]
+        self.result = Recorded()
+        self.error: BaseException | None = None
+        self.files_seen = self.units_seen = 0
+        self.touched: dict[tuple[str, str], int] = {}    # (path, sheet) → unit-year id
+        with store.transaction() as tx:
+            self.run_id = store.start_run(tx, inbox=str(self.inbox.resolve()), out=str(Path(out).resolve()),
+                                          who=by or who(), rules_version=getattr(pack, "version", ""))
+            self.aliases = store.aliases(tx)
+            self.has_roster = store.roster_size(tx) > 0
+        self.result.run_id = self.run_id
+        self._q: queue.Queue = queue.Queue(maxsize=3)
+        self._t = threading.Thread(target=self._loop, name="selfeval-store", daemon=True)
+        self._t.start()
+
+    # -- the run's thread: keep it short
+    def __call__(self, frames, findings, unit_rows, files) -> None:
+        t0 = time.thread_time()
+        try:
+            self._hand_over(frames, findings, files)
+        finally:
+            self.result.cpu_s += time.thread_time() - t0
+
+    def _hand_over(self, frames, findings, files) -> None:
+        by_uid = defaultdict(list)
+        for f in findings:
+            by_uid[f.uid].append(f)
+        forms = []
+        for p in (frames.forms if frames is not None else ()):
+            rec = p.unit_rec
+            figs = {}
+            for k in ALL_FIELDS:
+                v = rec.get(k)
+                if v is not None:
+                    figs[k] = v
+                    figs[k + "@cells"] = rec.get(k + "@cells", "")
+            for k in ("contact", "score", "grade"):
+                if rec.get("f_" + k) is not None:
+                    figs["unit." + k] = rec["f_" + k]
+            forms.append(_Form(p.file, p.sheet, p.unit, p.year, figs, p.values_csv, by_uid.get(rec["uid"], [])))
+        self.files_seen += len(files)
+        self.units_seen += len(forms)
+        if self.error is not None:
+            raise StoreError(f"收集库写入失败：{self.error}")
+        for r in files:   # the file system's path: a name shown decoded (GBK) is not the one to open
+            self.paths[r.file] = Path(r.path) if r.path else self.inbox / r.file
+        self._q.put((forms, [(r.file, r.sha256, r.status, r.code, r.error) for r in files]))
+
+    def settle(self) -> "RunView":
+        """Wait until every chunk so far is in the store, then what the run's outputs need to
+        know of it (see RunView): for summary.xlsx's totals, DUP-001 and 问题清单's 说明."""
+        done = threading.Event()
+        self._q.put(done.set)
+        done.wait()
+        if self.error is not None:
+            raise StoreError(f"收集库写入失败：{self.error}") from self.error
+        view = collection(self.store, ids=sorted(set(self.touched.values())))
+        current = current_forms(view)
+        notes = {}
+        for uy in view:
+            for v in uy.versions:
+                notes[(v["path"], v["sheet"])] = notes_for(uy)
+        return RunView(current, version_notes(view), notes, set(self.touched) - current, view)
+
+    def finish(self) -> Recorded:
+        self._q.put(None)
+        self._t.join()
+        if self.error is not None:
+            self.fail()
+            raise StoreError(f"收集库写入失败：{self.error}") from self.error
+        with self.store.transaction() as tx:
+            self.store.finish_run(tx, self.run_id, "done", self.files_seen, self.units_seen)
+        return self.result
+
+    def fail(self) -> None:
+        """The run did not complete: its versions leave the store (its files and receipts stay)."""
+        if self._t.is_alive():
+            self._q.put(None)
+            self._t.join()
+        with self.store.transaction() as tx:
+            self.store.drop_run_versions(tx, self.run_id)
+            self.store.finish_run(tx, self.run_id, "failed", self.files_seen, self.units_seen)
+
+    # -- the writer thread
+    def _loop(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if callable(item):      # settle(): everything before it is written
+                item()
+                continue
+            if self.error is None:
+                t0 = time.thread_time()
+                try:
+                    self._write(*item)
+                except BaseException as exc:   # reported by the run's thread
+                    self.error = exc
+                self.result.cpu_s += time.thread_time() - t0
+
+    def _write(self, forms: list[_Form], files: list[tuple]) -> None:
+        st, res, at = self.store, self.result, now()
+        sizes, notes = {}, {}
+        for rel, *_ in files:
+            try:
+                sizes[rel] = os.lstat(self.paths.get(rel, self.inbox / rel)).st_size
+            except OSError:
+                sizes[rel] = 0
+        # which unit-year each form is a version of
+        keyed, unmatched = [], []
+        for f in forms:
+            nk = name_key(f.unit)
+            if not nk or not f.year:
+                res.unassigned.append((f.file, f.sheet))
+                continue
+            key = self.aliases.get(nk)
+            if key is None and self.has_roster:
+                unmatched.append((f.file, f.unit, f.year))
+            keyed.append((key or nk, key is not None or not self.has_roster, f))
+        with st.transaction() as tx:
+            missing = st.missing_blobs(tx, {sha for _, sha, *_ in files if sha})
+            st.add_blobs(tx, [(sha, sizes[rel], self.paths.get(rel, self.inbox / rel))
+                              for rel, sha, *_ in files if sha in missing])
+            res.files += len(missing)
+            st.add_receipts(tx, [dict(run_id=self.run_id, path=rel, sha256=sha, size=sizes[rel],
+                                      received_at=at, status=status, code=code, error=err)
+                                 for rel, sha, status, code, err in files])
+            st.ensure_units(tx, [dict(key=k, name=f.unit) for k, matched, f in keyed
+                                 if not self.has_roster or not matched])
+            st.add_unmatched(tx, [dict(run_id=self.run_id, path=p, name=n, year=y) for p, n, y in unmatched])
+            ids = st.unit_year_ids(tx, {(k, f.year) for k, _, f in keyed})
+            self.touched.update({(f.file, f.sheet): ids[(k, f.year)] for k, _, f in keyed})
+            sha_of = {rel: sha for rel, sha, *_ in files}
+            known = st.existing_versions(tx, ids.values())
+            fresh = [(k, m, f) for k, m, f in keyed if (ids[(k, f.year)], sha_of.get(f.file, ""), f.sheet) not in known]
+            res.unchanged += len(keyed) - len(fresh)
+            # 说明 answer an earlier version's findings: only a new version of a unit-year that
+            # already has one (in the store, or earlier in this chunk) can be a returned copy
+            had = {u for u, _, _ in known} | {u for u, n in Counter(
+                ids[(k, f.year)] for k, _, f in fresh).items() if n > 1}
+            for k, _, f in fresh:
+                if ids[(k, f.year)] in had and f.file not in notes:
+                    p = self.paths.get(f.file, self.inbox / f.file)
+                    notes[f.file] = read_notes(p) if has_return_sheet(p) else []
+            last = self._last_year(tx, {(k, f.year) for k, _, f in fresh})
+            history = self._history(tx, [ids[(k, f.year)] for k, _, f in fresh
+                                         if any(x.rule == DUP_RULE for x in f.findings)])
+            rows, per_form = [], []
+            for k, matched, f in fresh:
+                found = list(f.findings)
+                if ids[(k, f.year)] in history:
+                    if any(x.rule == DUP_RULE for x in found):
+                        found = _as_versions(found, history[ids[(k, f.year)]], f.file)
+                    else:
+                        history[ids[(k, f.year)]].append(f.file)
+                prev = last.get((k, f.year))
+                if prev is not None and self.cross_rules:
+                    unit = {"file": f.file, "sheet": f.sheet, "unit": f.unit, "year": f.year}
+                    extra = crossyear.check(self.cross_rules, unit, f.figures, prev[0], last_year=prev[1],
+                                            last_approved=prev[2], tolerance=self.tolerance)
+                    res.cross_year += len(extra)
+                    found += extra
+                sev = Counter(x.severity for x in found)
+                rows.append(dict(unit_year_id=ids[(k, f.year)], sha256=sha_of.get(f.file, ""), sheet=f.sheet,
+                                 path=f.file, run_id=self.run_id, received_at=at, unit_name=f.unit,
+                                 matched=matched, errors=sev["error"], warnings=sev["warning"],
+                                 infos=sev["info"], figures=_figures_json(f.figures),
+                                 values_csv=f.values_csv))
+                per_form.append((f, found))
+            vid = st.add_versions(tx, rows)
+            res.versions += len(vid)
+            frows = []
+            noted = []
+            for row, (f, found) in zip(rows, per_form):
+                v = vid.get((row["unit_year_id"], row["sha256"], row["sheet"]))
+                if v is None:      # another run recorded it a moment ago
+                    continue
+                for fd, key in zip(found, finding_keys(found)):
+                    frows.append(dict(version_id=v, key=key, rule=fd.rule, severity=fd.severity,
+                                      block=fd.block, org=fd.org, field=fd.field, sheet=fd.sheet,
+                                      cell=fd.cell, expected=fd.expected, actual=fd.actual, message=fd.message))
+                if notes.get(f.file):
+                    noted.append((row["unit_year_id"], v, f))
+            st.add_findings(tx, frows)
+            self._notes(tx, noted, notes, at)
+        res.unmatched += unmatched
+
+    def _history(self, tx, uy_ids) -> dict[int, list[str]]:
+        """unit-year id → the paths of its versions so far, in order (for DUP-001 as 第 N 版)."""
+        out = {i: [] for i in uy_ids}
+        for v in self.store.versions(tx, uy_ids):
+            out[v["unit_year_id"]].append(v["path"])
+        return out
+
+    def _notes(self, tx, noted, notes, at) -> None:
+        """说明 of returned copies, keyed against the unit-year's earlier findings."""
+        if not noted:
+            return
+        st = self.store
+        uy_ids = {u for u, _, _ in noted}
+        versions = st.versions(tx, uy_ids)
+        prior = defaultdict(list)
+        for f in st.findings(tx, [v["id"] for v in versions]):
+            prior[f["version_id"]].append(f)
+        by_uy = defaultdict(list)
+        for v in versions:
+            by_uy[v["unit_year_id"]].append(v)
+        rows = []
+        sheets_in_file = Counter(f.file for _, _, f in noted)
+        for uy_id, vid, form in noted:
+            earlier = [x for v in by_uy[uy_id] if v["id"] != vid for x in prior[v["id"]]]
+            mine = [n for n in notes[form.file]
+                    if sheets_in_file[form.file] == 1 or not n["sheet"] or n["sheet"] == form.sheet]
+            for n in match_notes(mine, earlier):
+                rows.append(dict(unit_year_id=uy_id, version_id=vid, key=n["key"], rule=n["rule"],
+                                 text=n["note"], received_at=at))
+        st.add_explanations(tx, rows)
+        self.result.notes += len(rows)
+
+    def _last_year(self, tx, pairs) -> dict:
+        if not self.cross_rules:
+            return {}
+        return _previous_year(self.store, tx, pairs)
+
+
+def _previous_year(st: Store, tx, pairs) -> dict:
+    """(unit key, year) → (last year's figures, last year, whether 通过) for the cross-year rules:
+    last year's 通过 version, else its current one."""
+    want = {}
+    for k, y in pairs:
+        if str(y).isdigit():
+            want[(k, str(int(y) - 1))] = (k, str(y))
+    if not want:
+        return {}
+    rows = st.find_unit_years(tx, want)
+    ids = {r["id"]: (r["unit_key"], r["year"]) for r in rows}
+    vers, acts = defaultdict(list), defaultdict(list)
+    for v in st.versions(tx, ids):
+        vers[v["unit_year_id"]].append(v)
+    for a in st.actions(tx, ids):
+        acts[a["unit_year_id"]].append(a)
+    chosen = {}
+    for i in ids:
+        uy = derive(UnitYear(*ids[i], {}, i, vers[i], acts[i]), 0)
+        if uy.current is not None:
+            chosen[i] = (uy.current["id"], uy.state == ACCEPTED)
+    figs = st.version_values(tx, [v for v, _ in chosen.values()])
+    out = {}
+    for i, (v, ok) in chosen.items():
+        k, y = ids[i]
+        out[want[(k, y)]] = (json.loads(figs[v][0]), y, ok)
+    return out
+
+
+def previous_year(store: Store, pairs) -> dict:
+    """For the rule engine's kind cross_year: (unit key, year) → (last year's figures
+    {block.field: amount text}, last year, whether last year is 通过). Keys from VersionBook.key."""
+    with store.transaction() as tx:
+        return _previous_year(store, tx, pairs)
