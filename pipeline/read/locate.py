@@ -16,6 +16,7 @@ from .tokens import UNIT_FACTOR, unit_decl, unit_in
 MAX_HEADER_ROWS = 4
 _YUAN = Decimal(10000)
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、")
+_HEADING = re.compile(r"^(?:\([一二三四五六七八九十\d]+\)|[一二三四五六七八九十]+、)")  # normalised text
 _COLON_LABEL = re.compile(r"^[^\d:()]{1,10}:")   # 注:, 填表人:, 单位负责人: (labels are normalised)
 _ZERO = Decimal(0)
 MAX_ORG_ROWS = 300
@@ -144,7 +145,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         _inherit_fields(sv, cands, meas, field_row)
     if not cands:
         return None
-    title = _title(sv, anchor)
+    title = _title(sv, anchor, first)
     block = _choose_block(cands, title, lab)
     if block is None:
         return None
@@ -170,10 +171,13 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         sr1, sc1, sr2, sc2 = sv.merge_at[side]
         if sr2 >= first:
             last = sr2
-    unit = unit_in(" ".join([title, sv.text(anchor), *texts])) or unit_in(_above_text(sv, anchor))
+    unit = unit_in(" ".join([title, sv.text(anchor), *texts]))
+    unit_text, unit_cell = ((title or "表头"), "") if unit else ("", "")
+    if not unit:
+        unit, unit_text, unit_cell = _unit_above(sv, anchor)
     factor = UNIT_FACTOR.get(unit, 1)
     return Table(block, anchor, columns, first, last, factor != 1, title, measures, factor,
-                 (title or "表头") if unit else "", "", frozenset(norm(x) for x in texts))
+                 unit_text, unit_cell, frozenset(norm(x) for x in texts))
 
 
 def _inherit_fields(sv: SheetView, cands, meas, field_row) -> None:
@@ -189,35 +193,69 @@ def _inherit_fields(sv: SheetView, cands, meas, field_row) -> None:
             field_row[cc] = fr
 
 
-def _title(sv: SheetView, anchor) -> str:
-    """The block's title: the cell left of the anchor, or the row above."""
+def _title(sv: SheetView, anchor, first: int) -> str:
+    """The block's title: the side title left of the anchor, or the row above. A header cell of a
+    column of its own left of the anchor (序号 over the serial numbers 1, 2, 3) is no title: its
+    column holds figures in the table's rows, where a side title's is covered by it or empty."""
     r, c = anchor
     for cc in range(c - 1, -1, -1):
         tl = sv.top_left((r, cc))
-        if sv.text(tl):
-            return sv.text(tl)
-    for rr in (r - 1, r - 2, r - 3):
-        if rr < 0:
-            break
-        row_texts = [sv.text((rr, cc)) for cc in range(0, min(sv.g.ncols, c + 3)) if sv.text((rr, cc))]
+        if tl[1] != cc or not sv.text(tl):
+            continue
+        if _heads_column(sv, tl, first):
+            continue
+        return sv.text(tl)
+    for rr, cells in _rows_above(sv, r):
+        row_texts = [sv.text((rr, cc)) for cc, _ in cells if cc < c + 3 and sv.text((rr, cc))]
         if row_texts:
             return " ".join(row_texts)
     return ""
 
 
-def _above_text(sv: SheetView, anchor) -> str:
-    """The texts of the rows just above a table, across the sheet (a title centred over a wide
-    table, `（一）收入情况　　单位：元` in one cell), up to a row of figures (the table before)."""
-    r, _ = anchor
+def _heads_column(sv: SheetView, tl, first: int) -> bool:
+    """The cell at tl heads a column of the table: the first two data rows below it, outside its
+    own merge, hold something."""
+    r1, c1, r2, c2 = sv.span(tl)
+    below = [(rr, c1) for rr in (first, first + 1) if rr > r2 and sv.top_left((rr, c1)) == (rr, c1)]
+    return any(not sv.is_empty(rc) for rc in below)
+
+
+def _rows_above(sv: SheetView, r: int) -> list[tuple[int, list[tuple[int, object]]]]:
+    """The (up to three) rows just above row r, nearest first, each as its (col, value) cells in
+    column order, up to a row of figures (the table before)."""
+    by_row = sv.cache.get("by_row")
+    if by_row is None:
+        by_row = {}
+        for (r2, c2), v in sv.g.values.items():
+            by_row.setdefault(r2, []).append((c2, v))
+        for cells in by_row.values():
+            cells.sort(key=lambda x: x[0])
+        sv.cache["by_row"] = by_row
     out = []
     for rr in (r - 1, r - 2, r - 3):
         if rr < 0:
             break
-        row = [v for (r2, _), v in sv.g.values.items() if r2 == rr]
-        if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row):
+        cells = by_row.get(rr, [])
+        if any(isinstance(v, (int, float)) and not isinstance(v, bool) for _, v in cells):
             break
-        out.extend(v for v in row if isinstance(v, str))
-    return " ".join(out)
+        out.append((rr, cells))
+    return out
+
+
+def _unit_above(sv: SheetView, anchor) -> tuple[str | None, str, str]:
+    """A unit stated in the rows just above a table, across the sheet (a title centred over a
+    wide table, `（一）收入情况　　单位：元` in one cell): (unit, the text as written, its cell), the
+    nearest row first."""
+    rows = _rows_above(sv, anchor[0])
+    for rr, cells in rows:
+        for cc, v in cells:
+            if isinstance(v, str) and ("元" in v):
+                u = unit_in(v)
+                if u:
+                    return u, v.strip(), a1(rr, cc)
+    joined = " ".join(v for _, cells in rows for _, v in cells if isinstance(v, str))
+    u = unit_in(joined)   # a unit split over cells: 单位： | 元
+    return (u, joined.strip(), "") if u else (None, "", "")
 
 
 def _choose_block(cands: dict[int, set[str]], title: str, lab: Labels) -> str | None:
@@ -254,6 +292,7 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
     convert = t.factor != 1
     factor = Decimal(t.factor)
     all_cols = list(t.measures)
+    first_col = min(all_cols) if all_cols else None
     skip_to = -1
     n_data = 0
     marks = sv.cache.get("section_rows")
@@ -267,6 +306,8 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
         tl = sv.top_left((r, c))
         if tl[1] < c:
             break  # a title merged across the table: the next section starts
+        if tl == (r, c) and first_col is not None and sv.span(tl)[3] >= first_col:
+            break  # a title from the org column across the amount columns: （三）三公经费
         org_label = sv.label((r, c))
         if org_label in lab.org_header or (r in marks and _section_row(sv, lab, r, c, all_cols, org_label)):
             break
@@ -281,6 +322,8 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
                 break
             skip_to = nxt  # a blank row inside the table: the org rows go on below it
             continue
+        if org_raw and _title_line(sv, lab, r, org_label, all_cols, stop_rows):
+            break  # （三）三公经费 just above the next table: its title, not an org
         org_cell = sv.ref((r, c))
         for m, cols in ordered:
             row = OrgRow(block=t.block, org=org_raw, org_cell=org_cell, is_summary=False,
@@ -300,10 +343,22 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
     return rows
 
 
+def _title_line(sv: SheetView, lab: Labels, r: int, text: str, cols, stop_rows: set[int]) -> bool:
+    """Row r is the next table's title: a heading (（三）…, 三、…) or a table's name (三公经费) with
+    no figures, and nothing but text lines between it and the next table's header (at most three
+    rows down). A summary-family row is never one (its figures may be blank)."""
+    nxt = next((s for s in (r + 1, r + 2, r + 3) if s in stop_rows), None)
+    if nxt is None or lab.is_summary(text) or lab.is_subtotal(text):
+        return False
+    if not (_HEADING.match(text) or any(w in text for ws in lab.titles.values() for w in ws)):
+        return False
+    return all(sv.is_empty((rr, cc)) for rr in range(r, nxt) for cc in cols)
+
+
 def _section_row(sv: SheetView, lab: Labels, r: int, c: int, cols, org_label: str) -> bool:
     """The form's next section starts on this row: a section heading (三、…) in the org column,
-    or a fact or section label (预期目标, 评价内容, 绩效自评综合得分, 姓名, …) in the org column or
-    under an amount column; or a note or signature line (注：…, 填表人：…) without amounts — a table
+    or a fact or section label (预期目标, 评价内容, 绩效自评综合得分, 姓名, …) in the org column,
+    under an amount column or left of the org column; or a note or signature line (注：…, 填表人：…) without amounts — a table
     without a side title ends there."""
     marks = sv.cache.get("section_rows")
     if marks is None:
@@ -311,6 +366,8 @@ def _section_row(sv: SheetView, lab: Labels, r: int, c: int, cols, org_label: st
     hit = marks.get(r)
     if not hit:
         return False
+    if any(k == "label" and cc < c for cc, k in hit):
+        return True   # a fact label left of the org column (绩效自评综合得分 right under the table)
     cols = set(cols) | {c}
     kinds = {k for cc, k in hit if cc in cols}
     if "label" in kinds or ("heading" in kinds and any(cc == c for cc, k in hit if k == "heading")):
