@@ -223,19 +223,12 @@ def _heads_column(sv: SheetView, tl, first: int) -> bool:
 def _rows_above(sv: SheetView, r: int) -> list[tuple[int, list[tuple[int, object]]]]:
     """The (up to three) rows just above row r, nearest first, each as its (col, value) cells in
     column order, up to a row of figures (the table before)."""
-    by_row = sv.cache.get("by_row")
-    if by_row is None:
-        by_row = {}
-        for (r2, c2), v in sv.g.values.items():
-            by_row.setdefault(r2, []).append((c2, v))
-        for cells in by_row.values():
-            cells.sort(key=lambda x: x[0])
-        sv.cache["by_row"] = by_row
+    values, ncols = sv.g.values, sv.g.ncols
     out = []
     for rr in (r - 1, r - 2, r - 3):
         if rr < 0:
             break
-        cells = by_row.get(rr, [])
+        cells = [(cc, values[(rr, cc)]) for cc in range(ncols) if (rr, cc) in values]
         if any(isinstance(v, (int, float)) and not isinstance(v, bool) for _, v in cells):
             break
         out.append((rr, cells))
@@ -292,7 +285,8 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
     convert = t.factor != 1
     factor = Decimal(t.factor)
     all_cols = list(t.measures)
-    first_col = min(all_cols) if all_cols else None
+    first_col = min(all_cols)
+    merge_at = sv.merge_at
     skip_to = -1
     n_data = 0
     marks = sv.cache.get("section_rows")
@@ -306,7 +300,7 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
         tl = sv.top_left((r, c))
         if tl[1] < c:
             break  # a title merged across the table: the next section starts
-        if tl == (r, c) and first_col is not None and sv.span(tl)[3] >= first_col:
+        if tl in merge_at and tl == (r, c) and merge_at[tl][3] >= first_col:
             break  # a title from the org column across the amount columns: （三）三公经费
         org_label = sv.label((r, c))
         if org_label in lab.org_header or (r in marks and _section_row(sv, lab, r, c, all_cols, org_label)):
@@ -322,7 +316,8 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
                 break
             skip_to = nxt  # a blank row inside the table: the org rows go on below it
             continue
-        if org_raw and _title_line(sv, lab, r, org_label, all_cols, stop_rows):
+        if org_raw and (r + 1 in stop_rows or r + 2 in stop_rows or r + 3 in stop_rows) and \
+                _title_line(sv, lab, r, org_label, all_cols, stop_rows):
             break  # （三）三公经费 just above the next table: its title, not an org
         org_cell = sv.ref((r, c))
         for m, cols in ordered:
