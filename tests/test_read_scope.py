@@ -19,10 +19,11 @@ ORGS = ["局机关", "二级机构1"]
 
 
 def table(ws, r: int, block: str, *, side: str | None = None, serial: bool = False, corner: str | None = None,
-          heading: str | None = None, merge_heading: bool = True, summary_label: str = "合计",
+          numbered: bool = True, heading: str | None = None, merge_heading: bool = True,
+          summary_label: str = "合计",
           summary_at: str = "top", scale: float = 1, change: dict | None = None) -> tuple[int, dict]:
     """One table at row r (1-based). side: its side title in A (merged down the table); serial: a
-    序号 column (1, 2, …) between the side title and 单位名称; corner: a unit declaration at the
+    序号 column (1, 2, … unless not numbered) between the side title and 单位名称; corner: a unit declaration at the
     header's top right corner; heading: a title line on the row above (（三）三公经费), merged over
     the first columns only; change: {(org, field index): value} planted before writing.
     Returns (next row, {(org, field index): A1 cell})."""
@@ -51,7 +52,7 @@ def table(ws, r: int, block: str, *, side: str | None = None, serial: bool = Fal
     cells = {}
     n = 0
     for org, vals in lines:
-        if serial and org in ORGS:
+        if serial and numbered and org in ORGS:
             n += 1
             ws.cell(r, 2, n)
         ws.cell(r, oc, org)
@@ -100,11 +101,12 @@ def converted(f):
     return {i.block: (i.raw, i.detail) for i in f.issues if i.code == "YUAN_CONVERTED"}
 
 
-def test_side_title_beside_a_serial_column_declares_yuan(tmp_path: Path):
-    """年度收入情况（元） in A, 序号 in B, 单位名称 in C: the side title governs, not the 序号 header;
-    the serial numbers are no amounts."""
+@pytest.mark.parametrize("numbered", [True, False])
+def test_side_title_beside_a_serial_column_declares_yuan(tmp_path: Path, numbered: bool):
+    """年度收入情况（元） in A, 序号 in B (numbered 1, 2 or left blank), 单位名称 in C: the side title
+    governs, not the 序号 header; the serial numbers are no amounts."""
     p = tmp_path / "f.xlsx"
-    cells = form(p, {"income": {"side": "年度收入情况（元）", "serial": True, "scale": 10000},
+    cells = form(p, {"income": {"side": "年度收入情况（元）", "serial": True, "numbered": numbered, "scale": 10000},
                      "three_public": {"side": "三公经费", "serial": True}})
     f = one(p)
     assert value(f, "income", "局机关", "total") == (Decimal("120.5"), cells["income"][("局机关", 0)], "元→万元")

@@ -57,6 +57,7 @@ class Labels:
         self.summary = {norm(x) for x in org["summary"]}
         self.summary_contains = [norm(x) for x in org.get("summary_contains", [])]
         self.subtotal = {norm(x) for x in org.get("subtotal", [])}
+        self.org_columns = {norm(x) for x in org.get("columns", [])}
         self.renamed = {norm(x) for x in data.get("generations", {}).get("renamed", [])}
         self.measures: dict[str, str] = {}
         for measure, words in data.get("measures", {}).items():

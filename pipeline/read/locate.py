@@ -145,7 +145,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         _inherit_fields(sv, cands, meas, field_row)
     if not cands:
         return None
-    title = _title(sv, anchor, first)
+    title = _title(sv, lab, anchor, first)
     block = _choose_block(cands, title, lab)
     if block is None:
         return None
@@ -193,16 +193,17 @@ def _inherit_fields(sv: SheetView, cands, meas, field_row) -> None:
             field_row[cc] = fr
 
 
-def _title(sv: SheetView, anchor, first: int) -> str:
+def _title(sv: SheetView, lab: Labels, anchor, first: int) -> str:
     """The block's title: the side title left of the anchor, or the row above. A header cell of a
     column of its own left of the anchor (序号 over the serial numbers 1, 2, 3) is no title: its
-    column holds figures in the table's rows, where a side title's is covered by it or empty."""
+    word says so, or its column holds figures in the table's rows, where a side title's is covered
+    by it or empty."""
     r, c = anchor
     for cc in range(c - 1, -1, -1):
         tl = sv.top_left((r, cc))
         if tl[1] != cc or not sv.text(tl):
             continue
-        if _heads_column(sv, tl, first):
+        if sv.label(tl) in lab.org_columns or _heads_column(sv, tl, first):
             continue
         return sv.text(tl)
     for rr, cells in _rows_above(sv, r):
