@@ -150,3 +150,67 @@ def web_server(tmp_path_factory):
     with Server(url, tmp / "work", memory_mb=512, timeout=20) as s:
         s.tmp = tmp
         yield s
+
+
+class Serve:
+    """`python -m pipeline.cli serve …` in its own process, as a bureau starts it (the process's
+    main module is pipeline/cli.py, which a thread inside pytest never shows); .base is its address,
+    .log its output (stdout and stderr) once stopped. extra: more command-line options."""
+
+    def __init__(self, url: str, work: Path, *extra: str, env: dict | None = None, scheme: str = "http",
+                 verify=True):
+        import os
+
+        self.port = free_port()
+        self.base = f"{scheme}://127.0.0.1:{self.port}"
+        self.work = Path(work)
+        self.log_path = self.work.parent / f"serve-{self.port}.log"
+        self.cmd = [sys.executable, "-m", "pipeline.cli", "serve", "--store", url, "--port", str(self.port),
+                    "--work", str(work), *extra]
+        self.env = {**os.environ, **(env or {})}
+        self.verify = verify
+        self.log = ""
+
+    def __enter__(self):
+        import subprocess
+
+        self.fh = open(self.log_path, "w")
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=self.fh, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"serve ended ({self.proc.returncode}): {self.log_path.read_text()}")
+            try:
+                httpx.get(self.base + "/login", timeout=2, verify=self.verify)
+                return self
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not answer: {self.log_path.read_text()}")
+                time.sleep(0.1)
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        self.fh.close()
+        self.log = self.log_path.read_text()
+
+    def client(self, name: str | None = None, password: str = PASSWORD, **kw) -> httpx.Client:
+        c = httpx.Client(base_url=self.base, follow_redirects=False, timeout=120, verify=self.verify, **kw)
+        if name is not None:
+            r = login(c, name, password)
+            assert r.status_code == 303, r.text
+        return c
+
+
+def add_units(url: str, names: list[str], unit_key: str = "001") -> None:
+    """More unit accounts (the password PASSWORD) for one roster unit."""
+    st = C.open_store(url)
+    h = hash_password(PASSWORD)
+    with st.transaction() as tx:
+        for name in names:
+            D.add_account(tx, name=name, role="unit", unit_key=unit_key, password=h)
+    st.close()

@@ -25,7 +25,7 @@ from .. import collect as C
 from ..models import BLOCK_LABELS, FIELD_LABELS
 from ..store import desk as D
 from . import security as S
-from .service import Desk
+from .service import Desk, neutral_main
 
 HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 8
@@ -242,6 +242,7 @@ def create_app(store_url: str, work: str | Path | None = None, *, https: bool = 
                deadline: str | None = None):
     from . import review, unit
 
+    neutral_main()          # before any thread starts a worker (service.neutral_main)
     store = C.open_store(store_url)
     work = default_work(store) if work is None else work
     work = Path(work)

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -20,6 +21,22 @@ from ..read.pool import DEFAULT_MEMORY_MB, run_iter
 from ..store import Store, desk as D
 
 WEB_FOLDER = "网上报送"       # the inbox folder an upload is run from (its path in the store)
+
+
+def neutral_main() -> None:
+    """Make the process's main module one no worker would import, once, before the desk's threads
+    start workers. The reader pool hides __main__ from multiprocessing around each worker start by
+    saving, clearing and restoring its __file__ and __spec__ (read/pool.py _no_main_import); that
+    is not safe across threads: two self-checks starting workers at once can interleave so that a
+    worker starts while __file__ is back and __spec__ still None. Multiprocessing then runs the
+    main file by path in the worker (`python -m pipeline.cli serve`: pipeline/cli.py, whose
+    relative imports fail there), the worker exits with code 1 and the upload comes back as
+    读取进程意外结束 (about one round of 20 concurrent uploads in 25 under load). With no __file__
+    and __spec__ None from the start, every save and restore leaves the same state."""
+    main = sys.modules.get("__main__")
+    if main is not None:
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None
 
 
 class Refused(Exception):
@@ -96,7 +113,7 @@ class Desk:
             if self.store.files_dir is None:
                 src.unlink(missing_ok=True)
             try:
-                self._run(base / "in", base / "out", returns=False)
+                self._run(base / "in", base / "out", returns=False, summary=False)
                 self._draw(path, [])
             finally:
                 shutil.rmtree(base, ignore_errors=True)
@@ -110,7 +127,7 @@ class Desk:
         size = upload.stat().st_size
         base, path, rel = self._inbox(upload, sha)
         try:
-            rep = self._run(base / "in", base / "out", returns=False)
+            rep = self._run(base / "in", base / "out", returns=False, summary=False)
             res = rep.results[0]
             forms = [{"sheet": u["sheet"], "unit": u["unit"] or "", "year": str(u["year"] or "")}
                      for u in rep.unit_rows]
@@ -239,7 +256,7 @@ class Desk:
             rec = C.Recorder(self.store, base / "in", base / "out", pack=load_pack(None, None),
                              by=f"{account['name']}（网上报送）")
             try:
-                self._run(base / "in", base / "out", returns=False, on_chunk=rec)
+                self._run(base / "in", base / "out", returns=False, summary=False, on_chunk=rec)
             except BaseException:
                 rec.fail()
                 raise
@@ -294,7 +311,7 @@ class Desk:
         if self.store.files_dir is None:
             src.unlink(missing_ok=True)
         try:
-            self._run(base / "in", base / "out", returns=True, every_return=True)
+            self._run(base / "in", base / "out", returns=True, every_return=True, summary=False)
             made = list((base / "out" / "returns").rglob("*.xlsx"))
             if not made:
                 return None
