@@ -1,6 +1,6 @@
 """The collection's commands on the selfeval app: roster import · status · show · changes ·
 accept · return · reopen · remind, and the recording of a run (--store). Thin: the logic is in
-collect.py, the SQL in store/; this module only parses options and renders (rich, in Chinese)."""
+pipeline/collect/, the SQL in store/; this module only parses options and renders (rich, in Chinese)."""
 from __future__ import annotations
 
 import csv
@@ -76,6 +76,8 @@ def _recorded(done: C.Recorded, target: str) -> None:
     for path, name, year in done.unmatched:
         console.print(f"[yellow]名单中没有“{name}”（{year}年度，{path}）：未归属到任何单位编码，"
                       f"请核对名称或在名单的曾用名/别名中补充[/]")
+    for path in done.changed:
+        console.print(f"[yellow]{path} 在读取之后被改动或替换：收集库未保存它的内容，请重新运行汇总[/]")
     for path, sheet in done.unassigned:
         console.print(f"[yellow]{path}（{sheet}）没有填报单位或年度，未记入收集库[/]")
 

@@ -166,7 +166,7 @@ class FileResult:
 
 
 FINDING_COLUMNS = ["file", "sheet", "unit", "year", "rule", "severity", "block", "org", "field",
-                   "cell", "expected", "actual", "message", "diff", "cells", "name"]
+                   "cell", "expected", "actual", "message", "diff", "cells", "name", "key", "explanation"]
 
 
 @dataclass(slots=True)
@@ -188,6 +188,8 @@ class Finding:
     cells: str = ""      # the other cells involved
     name: str = ""       # the rule's Chinese name
     uid: int = -1        # index of the unit form in the run; -1 for file-level findings
+    key: str = ""        # 问题编号: its identity across versions (check/keys.py), set by validate()
+    explanation: str = ""   # the unit's 说明 in force for it (a run with a store)
 
     def row(self) -> list[str]:
         return [getattr(self, c) for c in FINDING_COLUMNS]

@@ -47,6 +47,7 @@ class RunReport:
     returns_written: int = 0
     returns_enabled: bool = True   # summary.xlsx links to returns/ only when they are written
     frames: frames_mod.Frames | None = None   # all units' frames, kept only by check_file
+    collection: object = None   # the store's RunView of the run (collect/recorder.py), with a store
 
     @property
     def received(self) -> int:
@@ -164,6 +165,9 @@ def _batch(report: RunReport, items: list[Entry], outset: OutputSet, stack: Exit
     summary = SummaryWriter(outset.path("summary.xlsx"), names.link if returns else None,
                             tmpdir=outset.stage) if write_summary else _NoSummary()
     seen: dict = {}           # the run-wide rules' memory of earlier units (duplicates)
+    # the collection's store, when on_chunk is its recorder: asked before each chunk's rules
+    # (versions, last year, 说明) and, once every chunk is recorded, for the run's view of it
+    prepare = getattr(on_chunk, "prepare", None)
     chunk: list = []
     arrived: list = []        # files read since the last chunk
 
@@ -174,8 +178,9 @@ def _batch(report: RunReport, items: list[Entry], outset: OutputSet, stack: Exit
             uid0 = len(report.unit_rows)
             with _stage(timings, "chunk_frames", None):
                 frames = frames_mod.build(chunk, uid0)
+            context = prepare(frames, list(arrived)) if prepare else None
             with _stage(timings, "chunk_rules", None):
-                found = validate(frames, pack, kinds, seen=seen)
+                found = validate(frames, pack, kinds, seen=seen, context=context)
             units = [{k: u.get(k) for k in UNIT_KEYS} for u in frames.unit_records]
             with _stage(timings, "chunk_exports", None):
                 values.text(frames.values)
@@ -224,6 +229,10 @@ def _batch(report: RunReport, items: list[Entry], outset: OutputSet, stack: Exit
         with _stage(timings, "returns", on_stage):
             report.returns_written = _write_returns(report, outset, every_return, jobs=jobs,
                                                     timeout=timeout, memory_mb=memory_mb)
+    if hasattr(on_chunk, "settle"):
+        with _stage(timings, "store_view", None):
+            report.collection = on_chunk.settle()
+        _write_changes(outset, report.collection.changes)
     with _stage(timings, "summary", on_stage):
         manifest = CsvStream(outset.path("manifest.csv"), MANIFEST_COLUMNS)
         manifest.rows([r.file, r.sha256, r.status, r.units, r.error, r.code,
@@ -233,6 +242,15 @@ def _batch(report: RunReport, items: list[Entry], outset: OutputSet, stack: Exit
             out_csv.close()
         summary.finish(report)
     outset.commit()
+
+
+def _write_changes(outset: OutputSet, rows: list[dict]) -> None:
+    """changes.csv: each touched unit-year's current version against the one before it."""
+    from .collect.diffs import CHANGE_COLUMNS
+
+    out = CsvStream(outset.path("changes.csv"), CHANGE_COLUMNS)
+    out.rows([r[c] for c in CHANGE_COLUMNS] for r in rows)
+    out.close()
 
 
 class _NoSummary:

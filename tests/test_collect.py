@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import collect as C
-from pipeline import crossyear
+from pipeline.check import crossyear
+from pipeline.check.ruleset import load_pack
 
 
 def _f(rule="EXP-001", severity="error", block="expenditure", org="1、局机关", field="total", cell="C20", **kw):
@@ -140,26 +141,49 @@ def test_diffs():
     assert C.diff_amounts(before, after) == [(("income", "局机关", "other"), "1", "2")]
 
 
+def _cross(rules, unit, this, last, **kw):
+    return [f for r in rules if (f := crossyear.check(r, unit, this, last, **kw))]
+
+
 def test_cross_year_rules():
-    rules, settings = crossyear.load()
-    assert {r.id for r in rules} >= {"XYR-001", "XYR-002", "XYR-003", "XYR-004"}
-    assert settings["explain_min_chars"] == 6
+    pack = load_pack()
+    rules = [r for r in pack.rules if r.kind == crossyear.KIND]
+    assert [r.id for r in rules] == ["XYR-001", "XYR-002", "XYR-003", "XYR-004"]
+    assert pack.explain_min_chars == 6 and C.settings()["explain_min_chars"] == 6
     unit = {"file": "a.xlsx", "sheet": "表", "unit": "甲", "year": "2027", "uid": 0}
     last = {"expenditure.surplus_cumulative": "20", "three_public.total": "5", "income.total": "100",
             "expenditure.total": "80"}
     same = {"income.carryover": "20.004", "three_public.total": "5", "income.total": "120",
             "expenditure.total": "100"}
-    assert crossyear.check(rules, unit, same, last, last_year="2026", last_approved=True) == []
+    assert _cross(rules, unit, same, last, last_year="2026", last_approved=True) == []
     moved = {"income.carryover": "25", "income.carryover@cells": "D13", "three_public.total": "6.5",
              "income.total": "140", "expenditure.total": "40"}
-    got = {f.rule: f for f in crossyear.check(rules, unit, moved, last, last_year="2026", last_approved=True)}
+    got = {f.rule: f for f in _cross(rules, unit, moved, last, last_year="2026", last_approved=True)}
     assert set(got) == {"XYR-001", "XYR-002", "XYR-003", "XYR-004"}
     assert got["XYR-001"].severity == "error" and got["XYR-001"].cell == "D13"
     assert got["XYR-001"].expected == "20" and got["XYR-001"].actual == "25"
     assert "2026年度" in got["XYR-001"].message and "+40.0%" in got["XYR-003"].message
-    soft = crossyear.check(rules, unit, moved, last, last_year="2026", last_approved=False)
+    soft = _cross(rules, unit, moved, last, last_year="2026", last_approved=False)
     assert {f.rule: f.severity for f in soft}["XYR-001"] == "warning"
-    assert crossyear.check(rules, unit, moved, {}, last_year="2026", last_approved=True) == []
+    assert _cross(rules, unit, moved, {}, last_year="2026", last_approved=True) == []
+
+
+def test_cross_year_rule_file_errors(tmp_path: Path):
+    """A bureau's cross_year rule with a wrong key is said with the rule and the key."""
+    from pipeline.check.ruleset import RuleFileError
+
+    base = (Path(load_pack().path)).read_text(encoding="utf-8")
+    cases = [('check = "carry"\nfields', 'check = "carrry"\nfields', "check 应为 carry、growth、change 之一"),
+             ('previous = "expenditure.surplus_cumulative"', 'previous = "expenditure.surplus"',
+              "previous 字段无法识别"),
+             ("share = 0.3", 'share = "三成"', "share 应为大于 0 的数字"),
+             ("explain_min_chars = 6", "explain_min_chars = 0", "explain_min_chars 应为正整数")]
+    for old, new, words in cases:
+        f = tmp_path / "rules.toml"
+        f.write_text(base.replace(old, new, 1), encoding="utf-8")
+        with pytest.raises(RuleFileError) as exc:
+            load_pack(f)
+        assert words in str(exc.value), (new, str(exc.value))
 
 
 def test_store_target(tmp_path: Path, monkeypatch):

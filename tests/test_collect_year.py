@@ -112,6 +112,15 @@ def test_a_collection_year(tmp_path: Path, store_url: str):
     dup = [f for f in u05.findings if f["rule"] == "DUP-001"]
     assert dup and dup[0]["severity"] == "info" and dup[0]["message"].startswith("第 2 版，替代 第二轮/U05-初稿.xlsx")
 
+    _round_two_outputs(tmp_path / "out2")
+    # round one's folder run again: its forms are history now, outside every total
+    r = selfeval("run", str(inbox / "第一轮"), "--out", str(tmp_path / "out1b"), "--fail-on", "none",
+                 store=url, check=0)
+    assert "新版本 0 · 未变 5" in r.stdout, r.stdout
+    status = {row["文件"]: row["状态"] for row in _consolidated(tmp_path / "out1b")}
+    assert status == {"U01.xlsx": "无问题", "U02.xlsx": "已被替代", "U03.xlsx": "已被替代",
+                      "U04.xlsx": "已被替代", "X.xlsx": "无问题"}, status
+
     # diffs: U02's error resolved, U03's warning explained
     r = selfeval("changes", "--year", "2021", "--out", str(tmp_path / "changes.csv"), store=url, check=0)
     rows = list(csv.DictReader(open(tmp_path / "changes.csv", encoding="utf-8-sig")))
@@ -159,6 +168,68 @@ def test_a_collection_year(tmp_path: Path, store_url: str):
     assert not any(r == "XYR-001" for r, _ in rules["U03"])
     assert ("XYR-001", "warning") in rules["U05"]
     assert _states(url, "2022")["U01"] == C.HAS_ERRORS
+
+
+def _csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _sheet(path: Path, name: str, head_word: str = "序号") -> list[dict]:
+    """A summary.xlsx sheet as dicts by its header row (the first row holding head_word)."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path, read_only=True)[name]
+    rows = list(ws.iter_rows(values_only=True))
+    h = next(i for i, r in enumerate(rows) if head_word in r)
+    return [dict(zip(rows[h], r)) for r in rows[h + 1:] if any(v is not None for v in r)]
+
+
+def _consolidated(out: Path) -> list[dict]:
+    return [r for r in _sheet(out / "summary.xlsx", "汇总表") if isinstance(r["序号"], int)]
+
+
+def _round_two_outputs(out: Path) -> None:
+    """What the second round's run wrote: 说明 beside findings, versions as information, the
+    superseded first round out of the totals, 变化 / changes.csv, completeness in 总览, and the
+    returned copy carrying the 说明 in force."""
+    found = _csv(out / "findings.csv")
+    assert list(found[0])[-2:] == ["key", "explanation"]
+    u03 = next(f for f in found if f["file"] == "第二轮/U03.xlsx" and f["rule"] == "STF-001")
+    assert u03["severity"] == "warning" and u03["explanation"] == "编制外聘用人员三名，已报编办备案"
+    assert u03["key"].startswith("STF-001-")
+    dups = {f["file"]: (f["severity"], f["message"]) for f in found if f["rule"] == "DUP-001"}
+    assert dups == {"第二轮/U02.xlsx": ("info", "第 2 版，替代 第一轮/U02.xlsx"),
+                    "第二轮/U03.xlsx": ("info", "第 2 版，替代 第一轮/U03.xlsx"),
+                    "第二轮/U04.xlsx": ("info", "第 2 版，替代 第一轮/U04.xlsx"),
+                    "第二轮/U05-正式.xlsx": ("info", "第 2 版，替代 第二轮/U05-初稿.xlsx")}, dups
+    status = {r["文件"]: r["状态"] for r in _consolidated(out)}
+    assert status == {"第一轮/U01.xlsx": "无问题", "第一轮/U02.xlsx": "已被替代", "第一轮/U03.xlsx": "已被替代",
+                      "第一轮/U04.xlsx": "已被替代", "第一轮/X.xlsx": "无问题", "第二轮/U02.xlsx": "无问题",
+                      "第二轮/U03.xlsx": "已说明", "第二轮/U04.xlsx": "需修改",
+                      "第二轮/U05-初稿.xlsx": "已被替代", "第二轮/U05-正式.xlsx": "无问题"}, status
+    listed = _sheet(out / "summary.xlsx", "问题清单")
+    assert len(listed) == len(found)
+    row = next(r for r in listed if r["文件"] == "第二轮/U03.xlsx" and r["规则"] == "STF-001")
+    assert row["单位说明"] == "编制外聘用人员三名，已报编办备案" and row["问题编号"] == u03["key"]
+    changes = _csv(out / "changes.csv")
+    kinds = {(c["unit_key"], c["rule"]): c["change"] for c in changes if c["rule"]}
+    assert kinds[("U02", "EXP-002")] == C.RESOLVED and kinds[("U03", "STF-001")] == C.EXPLAINED_F
+    assert kinds[("U04", "EXP-003")] == C.PERSISTING
+    sheet = _sheet(out / "summary.xlsx", "变化", "单位编码")
+    assert len(sheet) == len(changes)
+    assert {(r["单位编码"], r["规则"]): r["变化"] for r in sheet if r["规则"]} == kinds
+    overview = {r[0]: r[1] for r in _rows(out / "summary.xlsx", "总览") if r and r[0]}
+    assert overview["报送情况（2021年度）"] == "应报 6 · 已报 5（83.3%）· 未报 1 · 已通过 1"
+    back = _sheet(out / "returns" / "第二轮" / "U04.xlsx", "问题清单")
+    noted = {r["规则"]: r["说明（单位填写）"] for r in back}
+    assert noted["EXP-003"] == "结余计算口径为财务快报口径" and noted["STF-001"] == "短"
+
+
+def _rows(path: Path, name: str) -> list[tuple]:
+    from openpyxl import load_workbook
+
+    return list(load_workbook(path, read_only=True)[name].iter_rows(values_only=True))
 
 
 def test_two_runs_at_once_lose_nothing(tmp_path: Path, store_url: str):

@@ -34,6 +34,14 @@ def test_open_migrates_once_and_keeps_files_by_content(tmp_path: Path, store_url
         assert st2.read_blob(tx, sha) == f.read_bytes()
     if st.sqlite:
         assert st.blob_path(sha).read_bytes() == f.read_bytes()
+    # a file replaced after it was read (and hashed): not stored under the digest it had
+    g = tmp_path / "b.xlsx"
+    g.write_bytes(b"PK\x03\x04 first bytes")
+    old = hashlib.sha256(g.read_bytes()).hexdigest()
+    g.write_bytes(b"PK\x03\x04 other bytes")
+    with st.transaction() as tx:
+        assert st.add_blobs(tx, [(old, 20, g)]) == [old]
+        assert st.missing_blobs(tx, [old]) == {old} and st.read_blob(tx, old) is None
     st.close()
     st2.close()
 
@@ -63,7 +71,8 @@ def test_recording_rerun_roster_and_failed_runs(tmp_path: Path, store_url: str):
     assert book.key("市 甲局") == "市甲局"
     assert book.note("市甲局", "2021", first["path"], first["sheet"], first["sha256"]) is None
     assert book.note("市甲局", "2021", "甲-2.xlsx", first["sheet"], "f" * 64) == "第 2 版，替代 甲.xlsx"
-    prev = C.previous_year(st, [("市甲局", "2022"), ("市无此局", "2022")])
+    with st.transaction() as tx:
+        prev = C.previous_year(st, tx, [("市甲局", "2022"), ("市无此局", "2022")])
     figures, year, approved = prev[("市甲局", "2022")]
     assert year == "2021" and not approved and "income.total" in figures and len(prev) == 1
 
@@ -79,11 +88,12 @@ def test_recording_rerun_roster_and_failed_runs(tmp_path: Path, store_url: str):
     save(make_form("市丙局", seed=3), inbox / "丙.xlsx")
     save(make_form("市甲局", seed=5), inbox / "甲-改.xlsx")      # 市甲局's second version
     rec = C.Recorder(st, inbox, tmp_path / "out", pack=load_pack())
-    run(inbox, tmp_path / "out", jobs=1, returns=False, on_chunk=rec)
-    seen = rec.settle()                      # what summary.xlsx and 问题清单 would ask
+    rep = run(inbox, tmp_path / "out", jobs=1, returns=False, on_chunk=rec)
+    seen = rep.collection                    # what summary.xlsx asked once every chunk was in
     assert {p for p, _ in seen.superseded} == {"甲.xlsx"}
     assert {p for p, _ in seen.current} == {"甲-改.xlsx", "乙.xlsx", "丙.xlsx"}
-    assert [t for (p, _), t in seen.replaces.items() if p == "甲-改.xlsx"] == ["第 2 版，替代 甲.xlsx"]
+    assert [(f.severity, f.message) for f in rep.findings if f.rule == "DUP-001"] == [
+        ("info", "第 2 版，替代 甲.xlsx")]
     done = rec.finish()
     assert done.unmatched == [("丙.xlsx", "市丙局", "2021")] and done.versions == 2
     with st.transaction() as tx:

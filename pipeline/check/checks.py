@@ -15,6 +15,7 @@ import pandas as pd
 from .findings import collapse_issues, make_finding, money, yuan_blocks
 from .frames import Frames, frame as make_frame
 from ..models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
+from .crossyear import cross_year
 from .indicators import indicator
 from .narrative import extract
 from ..read.labels import norm
@@ -26,8 +27,10 @@ ZERO = Decimal(0)
 class Prepared:
     """The run's frames plus the slim frames some rule kinds share, built once on first use."""
 
-    def __init__(self, frames: Frames, pack: RulePack, seen: dict | None = None):
+    def __init__(self, frames: Frames, pack: RulePack, seen: dict | None = None,
+                 context: dict | None = None):
         self.f = frames
+        self.context = context
         self.tol = pack.tolerance
         self.pack = pack
         self.seen = {} if seen is None else seen
@@ -299,6 +302,9 @@ def duplicate(rule: Rule, P: Prepared):
     """A unit (name and year) met before in the run: flagged where it comes again, with the
     count and the first file only (a message naming every copy grows with the square of the
     copies). The run's memory of earlier units is P.seen, kept per rule across chunks."""
+    versions = (P.context or {}).get("versions")
+    if versions is not None:
+        return _versions(rule, P, versions)
     met: dict[str, list] = P.seen.setdefault(rule.id, {})   # key → [first file, copies so far]
     frame = P.f.units[["uid", "file", "unit", "year", "f_unit@cell"]].copy()
     before = []
@@ -317,6 +323,25 @@ def duplicate(rule: Rule, P: Prepared):
                          cell=row["f_unit@cell"], expected="", actual=row["unit"],
                          extra={"count": count + 1, "first": first})]
     return frame, (lambda d: d["before"].map(lambda b: b[0]) == 0), detail, ["before"]
+
+
+def _versions(rule: Rule, P: Prepared, versions: dict):
+    """With the collection's store, which knows the order of every submission: a form that is
+    not its unit-year's first is information (version_message, version_severity), not a warning.
+    versions: uid → (第 N 版, the earlier versions' files)."""
+    import dataclasses
+
+    as_info = dataclasses.replace(rule, severity=rule.params.get("version_severity", "info"),
+                                  message=rule.params.get("version_message", "第 {version} 版，替代 {earlier}"))
+    rows = [(uid, n, "、".join(earlier)) for uid, (n, earlier) in versions.items() if uid in P.units]
+    frame = make_frame(rows, ["uid", "version", "earlier"])
+
+    def detail(row):
+        u = P.unit(row["uid"])
+        return [make_finding(as_info, u, block="unit", org="", field="unit", cell=u.get("f_unit@cell", ""),
+                             expected="", actual=u.get("unit", ""),
+                             extra={"version": row["version"], "earlier": row["earlier"]})]
+    return frame, (lambda d: pd.Series(False, index=d.index)), detail, ["uid"]
 
 
 def reader_issue(rule: Rule, P: Prepared):
@@ -409,4 +434,4 @@ RUNNERS = {"identity": identity, "rollup": rollup, "nonnegative": nonnegative,
            "cell_status": cell_status, "score_range": score_range, "grade": grade,
            "required": required, "compare": compare, "duplicate": duplicate,
            "reader_issue": reader_issue, "narrative": narrative, "summary_blank": summary_blank, "ratio": ratio,
-           "indicator": indicator}
+           "indicator": indicator, "cross_year": cross_year}

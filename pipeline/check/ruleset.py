@@ -13,7 +13,9 @@ from ..read.labels import rules_dir
 from .vocab import Vocab, rule_problem
 
 KINDS = {"identity", "rollup", "nonnegative", "score_range", "grade", "cell_status", "narrative",
-         "summary_blank", "required", "compare", "duplicate", "reader_issue", "indicator", "ratio"}
+         "summary_blank", "required", "compare", "duplicate", "reader_issue", "indicator", "ratio",
+         "cross_year"}
+DEFAULT_MIN_CHARS = 6   # a 说明 this long (characters, spaces not counted) clears a warning
 SEVERITIES = {"error", "warning", "info"}
 ALL_FIELDS = [f"{b}.{f}" for b, fs in BLOCK_FIELDS.items() for f in fs]
 UNIT_FIELDS = {"unit.staff_actual", "unit.staff_quota", "unit.score"}
@@ -60,6 +62,7 @@ class RulePack:
     rules: tuple[Rule, ...]
     path: str
     vocab: Vocab = field(default_factory=Vocab, compare=False, hash=False)  # [indicators]
+    explain_min_chars: int = DEFAULT_MIN_CHARS   # [collection]
 
 
 
@@ -118,8 +121,13 @@ def load_pack(path: str | Path | None = None, tolerance: str | None = None) -> R
     for r in rules:
         if r.kind == "indicator" and (problem := rule_problem(r.params)):
             raise RuleFileError(f"规则文件 {p} 的规则 {r.id}：{problem}")
+    coll = data.get("collection", {})
+    min_chars = coll.get("explain_min_chars", DEFAULT_MIN_CHARS) if isinstance(coll, dict) else None
+    if not isinstance(min_chars, int) or isinstance(min_chars, bool) or min_chars < 1:
+        raise RuleFileError(f"规则文件 {p} 的 [collection]：explain_min_chars 应为正整数（说明至少几个字），"
+                            f"而不是 {min_chars!r}")
     return RulePack(str(pack.get("name", "")), str(pack.get("version", "")), tol, tuple(rules),
-                    str(p), vocab)
+                    str(p), vocab, min_chars)
 
 
 def parse_tolerance(value, what: str) -> Decimal:
@@ -247,7 +255,7 @@ def _rule(e: dict, i: int, p: Path) -> Rule:
     known = {"id", "name", "kind", "severity", "message", "basis", "formula", "scope", "require",
              "fields", "enabled"}
     params = {k: v for k, v in e.items() if k not in known}
-    _check_params(e["kind"], params, where)
+    _check_params(e["kind"], params, where, fields)
     return Rule(e["id"], e["name"], e["kind"], e["severity"], e["message"], e.get("basis", ""),
                 formula, e.get("scope", "all"), e.get("require", "any"), fields, params)
 
@@ -261,7 +269,7 @@ def _number(value) -> bool:
         return False
 
 
-def _check_params(kind: str, params: dict, where: str) -> None:
+def _check_params(kind: str, params: dict, where: str, fields: tuple[str, ...] = ()) -> None:
     """The extra keys a rule kind reads, checked here so that a bureau's typo is a RuleFileError
     naming the rule, never a failure in the middle of a run."""
     for key in ("min", "max", "tolerance"):
@@ -275,6 +283,11 @@ def _check_params(kind: str, params: dict, where: str) -> None:
         syn = params.get("synonyms", {})
         if not isinstance(syn, dict) or not all(isinstance(v, str) for v in syn.values()):
             raise RuleFileError(f"{where}：synonyms 应写成 {{ 优秀 = \"优\", … }}")
+    if kind == "cross_year":
+        from .crossyear import params_problem
+
+        if (problem := params_problem(params, fields, ALL_FIELDS)):
+            raise RuleFileError(f"{where}：{problem}")
     if kind == "required":
         facts = params.get("facts", [])
         if not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):

@@ -11,6 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .frames import Frames
+from .keys import finding_keys
 from ..models import SEVERITY_RANK, Finding
 from ..read.ooxml import ref_to_rc
 from .ruleset import Rule, RulePack
@@ -33,13 +34,15 @@ def failing_indices(frame: pd.DataFrame, rule: Rule, fn) -> list:
 
 
 def validate(frames: Frames, pack: RulePack, timings: dict | None = None,
-             seen: dict | None = None) -> list[Finding]:
+             seen: dict | None = None, context: dict | None = None) -> list[Finding]:
     """All rules over these frames' units; timings (if given) gets seconds per rule kind (and
     under "pandera" the validations themselves).
     seen: what rules comparing units across a run remember of earlier chunks (a run passes the
-    same dict for every chunk)."""
+    same dict for every chunk).
+    context: what the collection's store knows of these units (collect/context.py): earlier
+    versions (DUP-001 as 第 N 版), last year's figures (cross_year rules); None without a store."""
     findings: list[Finding] = []
-    prepared = checks.Prepared(frames, pack, seen)
+    prepared = checks.Prepared(frames, pack, seen, context)
     for rule in pack.rules:
         t0 = time.perf_counter()
         runner = checks.RUNNERS[rule.kind]
@@ -53,7 +56,13 @@ def validate(frames: Frames, pack: RulePack, timings: dict | None = None,
         if timings is not None:
             timings[rule.kind] = timings.get(rule.kind, 0.0) + time.perf_counter() - t2 + t1 - t0
             timings["pandera"] = timings.get("pandera", 0.0) + t2 - t1
-    return sort_findings(findings)
+    findings = sort_findings(findings)
+    notes = (context or {}).get("notes") or {}
+    for f, k in zip(findings, finding_keys(findings)):
+        f.key = k
+        if f.uid in notes:
+            f.explanation = notes[f.uid].get(k, "")
+    return findings
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -6,7 +6,7 @@ import io
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .. import crossyear
+from ..check.ruleset import DEFAULT_MIN_CHARS
 from ..check.keys import org_key
 from .states import UnitYear, collection, explained, settings
 
@@ -18,7 +18,7 @@ NEW, RESOLVED, PERSISTING, EXPLAINED_F = "新增", "已解决", "仍存在", "�
 
 
 def diff_findings(prev: list[dict], cur: list[dict], uy: UnitYear | None = None,
-                  min_chars: int = crossyear.DEFAULT_MIN_CHARS) -> list[tuple[str, dict]]:
+                  min_chars: int = DEFAULT_MIN_CHARS) -> list[tuple[str, dict]]:
     """Each finding of two versions as new, resolved, persisting or explained (by its key)."""
     before = {f["key"]: f for f in prev}
     out = []
@@ -61,11 +61,12 @@ def _num(s: str):
         return s
 
 
-def changes(store: Store, year: str | None = None) -> list[dict]:
-    """changes.csv / the 变化 sheet: for each unit-year with more than one version, the current
-    version against the one before it, finding by finding and amount by amount."""
+def changes(store: Store, year: str | None = None, view: list[UnitYear] | None = None) -> list[dict]:
+    """changes.csv / the 变化 sheet: for each unit-year with more than one version (of the year,
+    or of the view given), the current version against the one before it, finding by finding
+    and amount by amount."""
     min_chars = int(settings()["explain_min_chars"])
-    view = [uy for uy in collection(store, year) if uy.current and uy.number > 1]
+    view = [uy for uy in (collection(store, year) if view is None else view) if uy.current and uy.number > 1]
     out = []
     with store.transaction() as tx:
         for uy in view:

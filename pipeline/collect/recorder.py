@@ -12,14 +12,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import crossyear
 from ..check.keys import finding_keys
 from ..check.ruleset import ALL_FIELDS
 from ..store import StoreError, now
-from .base import ACCEPTED, name_key, who
-from .diffs import current_forms, notes_for, version_notes
+from .base import name_key, who
+from .context import RunContext
+from .coverage import coverage
+from .diffs import changes
 from .notes import has_return_sheet, match_notes, read_notes
-from .states import UnitYear, collection, derive
+from .states import collection
 
 if TYPE_CHECKING:   # SQLAlchemy is loaded only when a store is opened
     from ..store.core import Store
@@ -36,38 +37,27 @@ class Recorded:
     cross_year: int = 0         # cross-year findings
     unmatched: list = field(default_factory=list)   # (path, name as written, year)
     unassigned: list = field(default_factory=list)  # (path, sheet): no unit name or year
-    replaced: list = field(default_factory=list)    # (path, 第 N 版)
+    changed: list = field(default_factory=list)     # paths whose file changed after it was read
     cpu_s: float = 0.0          # CPU seconds the recording cost (the run's thread and the writer)
 
 
 @dataclass
 class RunView:
-    """The store's word on a run's forms, keyed (file, sheet) as the run's outputs name them."""
+    """The store's word on a run's forms once every chunk is recorded, keyed (file, sheet) as the
+    run's outputs name them: for summary.xlsx (totals, 汇总表's states, 总览's completeness, 变化)
+    and changes.csv."""
     current: set            # forms that are their unit-year's current version (count in totals)
-    replaces: dict          # form → '第 N 版，替代 …' (DUP-001 as information)
-    notes: dict             # form → {finding key (问题编号) → 说明 in force}
     superseded: set         # this run's forms that a later version replaces (history only)
+    states: dict            # form → the unit-year's state (未报 … 通过) when it is current
     unit_years: list        # the UnitYears the run touched
+    coverage: list          # Coverage per year of the run, when a roster exists
+    changes: list           # changes.csv rows of the touched unit-years (collect/diffs.py)
 
 
 def _figures_json(figures: dict) -> str:
     """The consolidated amounts (and facts) of a version as stored: text, never 1E+2."""
     return json.dumps({k: format(v, "f") if isinstance(v, Decimal) else str(v)
                        for k, v in figures.items() if "@" not in k}, ensure_ascii=False)
-
-
-DUP_RULE = "DUP-001"
-
-
-def _as_versions(found: list, paths: list[str], path: str) -> list:
-    """DUP-001 once the store knows the order: information '第 N 版，替代 …', not a warning."""
-    import dataclasses
-
-    earlier = "、".join(dict.fromkeys(paths)) or "（本次汇总中的前一份）"
-    out = [dataclasses.replace(x, severity="info", message=f"第 {len(paths) + 1} 版，替代 {earlier}")
-           if x.rule == DUP_RULE else x for x in found]
-    paths.append(path)
-    return out
 
 
 @dataclass(slots=True)
@@ -91,25 +81,31 @@ class Recorder:
         self.paths: dict[str, Path] = {}   # rel as reported → where it is
         self.pack = pack
         self.tolerance = getattr(pack, "tolerance", Decimal("0.01"))
-        # the rule engine runs the pack's own cross_year rules; the recorder only those of
-        # collect.toml, and only while the pack has none (never both)
-        own = any(r.kind == crossyear.KIND for r in getattr(pack, "rules", ()))
-        self.cross_rules = [] if own else crossyear.load()[0]
+        self.cross_ids = {r.id for r in getattr(pack, "rules", ()) if r.kind == "cross_year"}
         self.result = Recorded()
         self.error: BaseException | None = None
         self.files_seen = self.units_seen = 0
-        self.touched: dict[tuple[str, str], int] = {}    # (path, sheet) → unit-year id
+        self.touched: dict[tuple[str, str], tuple] = {}   # (path, sheet) → (unit-year id, sha256)
         with store.transaction() as tx:
             self.run_id = store.start_run(tx, inbox=str(self.inbox.resolve()), out=str(Path(out).resolve()),
                                           who=by or who(), rules_version=getattr(pack, "version", ""))
             self.aliases = store.aliases(tx)
             self.has_roster = store.roster_size(tx) > 0
         self.result.run_id = self.run_id
+        self.context = RunContext(store, self.inbox)
         self._q: queue.Queue = queue.Queue(maxsize=3)
         self._t = threading.Thread(target=self._loop, name="selfeval-store", daemon=True)
         self._t.start()
 
     # -- the run's thread: keep it short
+    def prepare(self, frames, files) -> dict:
+        """Before a chunk's rules (pipeline/run.py): the store's context for them."""
+        t0 = time.thread_time()
+        try:
+            return self.context.prepare(frames, files)
+        finally:
+            self.result.cpu_s += time.thread_time() - t0
+
     def __call__(self, frames, findings, unit_rows, files) -> None:
         t0 = time.thread_time()
         try:
@@ -150,13 +146,21 @@ class Recorder:
         done.wait()
         if self.error is not None:
             raise StoreError(f"收集库写入失败：{self.error}") from self.error
-        view = collection(self.store, ids=sorted(set(self.touched.values())))
-        current = current_forms(view)
-        notes = {}
-        for uy in view:
-            for v in uy.versions:
-                notes[(v["path"], v["sheet"])] = notes_for(uy)
-        return RunView(current, version_notes(view), notes, set(self.touched) - current, view)
+        view = collection(self.store, ids=sorted({u for u, _ in self.touched.values()}))
+        by_id = {uy.id: uy for uy in view}
+        current, states = set(), {}
+        for form, (uy_id, sha) in self.touched.items():   # by content: paths differ between runs
+            cur = by_id[uy_id].current if uy_id in by_id else None
+            if cur is not None and cur["sha256"] == sha and cur["sheet"] == form[1]:
+                current.add(form)
+                states[form] = by_id[uy_id].state
+        years = sorted({uy.year for uy in view})
+        cov = []
+        if self.has_roster and years:
+            whole = [uy for y in years for uy in collection(self.store, y, roster_only=True)]
+            cov = [coverage(whole, y) for y in years]
+        return RunView(current, set(self.touched) - current, states, view, cov,
+                       changes(self.store, view=view))
 
     def finish(self) -> Recorded:
         self._q.put(None)
@@ -215,9 +219,10 @@ class Recorder:
             keyed.append((key or nk, key is not None or not self.has_roster, f))
         with st.transaction() as tx:
             missing = st.missing_blobs(tx, {sha for _, sha, *_ in files if sha})
-            st.add_blobs(tx, [(sha, sizes[rel], self.paths.get(rel, self.inbox / rel))
-                              for rel, sha, *_ in files if sha in missing])
-            res.files += len(missing)
+            changed = set(st.add_blobs(tx, [(sha, sizes[rel], self.paths.get(rel, self.inbox / rel))
+                                            for rel, sha, *_ in files if sha in missing]))
+            res.files += len(missing) - len(changed)
+            res.changed += [rel for rel, sha, *_ in files if sha in changed]
             st.add_receipts(tx, [dict(run_id=self.run_id, path=rel, sha256=sha, size=sizes[rel],
                                       received_at=at, status=status, code=code, error=err)
                                  for rel, sha, status, code, err in files])
@@ -225,8 +230,8 @@ class Recorder:
                                  if not self.has_roster or not matched])
             st.add_unmatched(tx, [dict(run_id=self.run_id, path=p, name=n, year=y) for p, n, y in unmatched])
             ids = st.unit_year_ids(tx, {(k, f.year) for k, _, f in keyed})
-            self.touched.update({(f.file, f.sheet): ids[(k, f.year)] for k, _, f in keyed})
             sha_of = {rel: sha for rel, sha, *_ in files}
+            self.touched.update({(f.file, f.sheet): (ids[(k, f.year)], sha_of.get(f.file, "")) for k, _, f in keyed})
             known = st.existing_versions(tx, ids.values())
             fresh = [(k, m, f) for k, m, f in keyed if (ids[(k, f.year)], sha_of.get(f.file, ""), f.sheet) not in known]
             res.unchanged += len(keyed) - len(fresh)
@@ -237,25 +242,12 @@ class Recorder:
             for k, _, f in fresh:
                 if ids[(k, f.year)] in had and f.file not in notes:
                     p = self.paths.get(f.file, self.inbox / f.file)
-                    notes[f.file] = read_notes(p) if has_return_sheet(p) else []
-            last = self._last_year(tx, {(k, f.year) for k, _, f in fresh})
-            history = self._history(tx, [ids[(k, f.year)] for k, _, f in fresh
-                                         if any(x.rule == DUP_RULE for x in f.findings)])
+                    have = self.context.copy_notes.get(f.file)   # read before the chunk's rules
+                    notes[f.file] = have if have is not None else read_notes(p) if has_return_sheet(p) else []
             rows, per_form = [], []
             for k, matched, f in fresh:
-                found = list(f.findings)
-                if ids[(k, f.year)] in history:
-                    if any(x.rule == DUP_RULE for x in found):
-                        found = _as_versions(found, history[ids[(k, f.year)]], f.file)
-                    else:
-                        history[ids[(k, f.year)]].append(f.file)
-                prev = last.get((k, f.year))
-                if prev is not None and self.cross_rules:
-                    unit = {"file": f.file, "sheet": f.sheet, "unit": f.unit, "year": f.year}
-                    extra = crossyear.check(self.cross_rules, unit, f.figures, prev[0], last_year=prev[1],
-                                            last_approved=prev[2], tolerance=self.tolerance)
-                    res.cross_year += len(extra)
-                    found += extra
+                found = f.findings    # DUP-001 as 第 N 版 and the cross-year rules: the rule engine's
+                res.cross_year += sum(x.rule in self.cross_ids for x in found)
                 sev = Counter(x.severity for x in found)
                 rows.append(dict(unit_year_id=ids[(k, f.year)], sha256=sha_of.get(f.file, ""), sheet=f.sheet,
                                  path=f.file, run_id=self.run_id, received_at=at, unit_name=f.unit,
@@ -281,13 +273,6 @@ class Recorder:
             self._notes(tx, noted, notes, at)
         res.unmatched += unmatched
 
-    def _history(self, tx, uy_ids) -> dict[int, list[str]]:
-        """unit-year id → the paths of its versions so far, in order (for DUP-001 as 第 N 版)."""
-        out = {i: [] for i in uy_ids}
-        for v in self.store.versions(tx, uy_ids):
-            out[v["unit_year_id"]].append(v["path"])
-        return out
-
     def _notes(self, tx, noted, notes, at) -> None:
         """说明 of returned copies, keyed against the unit-year's earlier findings."""
         if not noted:
@@ -312,44 +297,3 @@ class Recorder:
                                  text=n["note"], received_at=at))
         st.add_explanations(tx, rows)
         self.result.notes += len(rows)
-
-    def _last_year(self, tx, pairs) -> dict:
-        if not self.cross_rules:
-            return {}
-        return _previous_year(self.store, tx, pairs)
-
-
-def _previous_year(st: Store, tx, pairs) -> dict:
-    """(unit key, year) → (last year's figures, last year, whether 通过) for the cross-year rules:
-    last year's 通过 version, else its current one."""
-    want = {}
-    for k, y in pairs:
-        if str(y).isdigit():
-            want[(k, str(int(y) - 1))] = (k, str(y))
-    if not want:
-        return {}
-    rows = st.find_unit_years(tx, want)
-    ids = {r["id"]: (r["unit_key"], r["year"]) for r in rows}
-    vers, acts = defaultdict(list), defaultdict(list)
-    for v in st.versions(tx, ids):
-        vers[v["unit_year_id"]].append(v)
-    for a in st.actions(tx, ids):
-        acts[a["unit_year_id"]].append(a)
-    chosen = {}
-    for i in ids:
-        uy = derive(UnitYear(*ids[i], {}, i, vers[i], acts[i]), 0)
-        if uy.current is not None:
-            chosen[i] = (uy.current["id"], uy.state == ACCEPTED)
-    figs = st.version_values(tx, [v for v, _ in chosen.values()])
-    out = {}
-    for i, (v, ok) in chosen.items():
-        k, y = ids[i]
-        out[want[(k, y)]] = (json.loads(figs[v][0]), y, ok)
-    return out
-
-
-def previous_year(store: Store, pairs) -> dict:
-    """For the rule engine's kind cross_year: (unit key, year) → (last year's figures
-    {block.field: amount text}, last year, whether last year is 通过). Keys from VersionBook.key."""
-    with store.transaction() as tx:
-        return _previous_year(store, tx, pairs)

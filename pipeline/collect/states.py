@@ -6,7 +6,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .. import crossyear
 from .base import ACCEPTED, EXPLAINED, HAS_ERRORS, NEEDS_NOTE, NOT_SUBMITTED, RETURNED, name_key, who
 from .notes import note_counts
 
@@ -46,7 +45,10 @@ class UnitYear:
 
 
 def settings() -> dict:
-    return crossyear.load()[1]
+    """The collection's settings of the rule pack in use ([collection] in rules.toml)."""
+    from ..check.ruleset import load_pack
+
+    return {"explain_min_chars": load_pack().explain_min_chars}
 
 
 def derive(uy: UnitYear, min_chars: int) -> UnitYear:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,27 +116,39 @@ class Store:
             have.update(tx.execute(sa.select(S.blob.c.sha256).where(S.blob.c.sha256.in_(part))).scalars())
         return shas - have
 
-    def add_blobs(self, tx, files: list[tuple[str, int, Path]]) -> None:
-        """(sha256, size, source path): the bytes are copied (content-addressed) before the row is
-        written, so a row always has its bytes."""
-        if not files:
-            return
-        rows = []
+    def add_blobs(self, tx, files: list[tuple[str, int, Path]]) -> list[str]:
+        """(sha256, size, source path): the bytes are read, hashed and stored (content-addressed)
+        before the row is written, so a row always has its bytes and they are the digest's: a
+        file replaced since it was read is not stored under the old digest. Returns the digests
+        whose file no longer holds them (not stored)."""
+        import hashlib
+
+        rows, refused = [], []
         for sha, size, src in files:
-            row = dict(sha256=sha, size=size, stored_at=now(), data=None)
+            try:
+                data = Path(src).read_bytes()
+            except OSError:
+                data = b""
+            if hashlib.sha256(data).hexdigest() != sha:
+                refused.append(sha)
+                continue
+            row = dict(sha256=sha, size=len(data), stored_at=now(), data=None)
             if self.files_dir is None:
-                row["data"] = Path(src).read_bytes()
-            else:    # a missing row: copy (again, if a failed transaction left the bytes)
+                row["data"] = data
+            else:    # a missing row: write (again, if a failed transaction left the bytes)
                 folder = os.path.join(self.files_dir, sha[:2])
                 if folder not in self._folders:
                     os.makedirs(folder, exist_ok=True)
                     self._folders.add(folder)
                 dst = os.path.join(folder, sha)
                 tmp = f"{dst}.{os.getpid()}.{threading.get_ident()}.tmp"
-                shutil.copyfile(src, tmp)
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
                 os.replace(tmp, dst)
             rows.append(row)
-        tx.execute(_insert_ignore(tx, S.blob, ["sha256"]), rows)
+        if rows:
+            tx.execute(_insert_ignore(tx, S.blob, ["sha256"]), rows)
+        return refused
 
     def blob_path(self, sha: str) -> Path:
         return self.files_dir / sha[:2] / sha

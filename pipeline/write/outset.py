@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 
 from ..errors import OutputError, OutputLocked, os_reason
 
-OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "summary.xlsx", "returns")
+OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "changes.csv", "summary.xlsx", "returns")
 STAGE, OLD, JOURNAL, LOCK = ".selfeval-new", ".selfeval-old", ".selfeval-commit.json", ".selfeval.lock"
 _ORPHAN = re.compile(r"^\.(?:.+\.\d+|~\d+-[0-9a-f]{8})\.tmp$")   # atomic_path temporaries of killed runs
 

@@ -12,13 +12,13 @@ from ..models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 # 部门决算软件's 审核 words: 逻辑性 (must be fixed), 核实性 (may stand with a written 说明), 提示
 SEVERITY_WORDS = {"error": "逻辑性错误", "warning": "核实性问题", "info": "提示"}
 ACTION_WORDS = {"error": "必须修改", "warning": "属实的写明说明", "info": "无需处理"}
-STATUS_WORDS = ("需修改", "需说明", "无问题")   # a unit's status: errors, warnings, neither
+STATUS_WORDS = ("需修改", "需说明", "无问题", "已说明")   # errors, warnings, neither, every warning explained
 TODO = "逻辑性错误须修改后重新报送；核实性问题如属实，请在“说明”栏写明原因"
 KIND_LABELS = {"identity": "表内勾稽", "rollup": "汇总行与分机构", "nonnegative": "金额符号",
                "score_range": "得分范围", "grade": "评价等次", "cell_status": "单元格内容",
                "narrative": "报告与表内一致", "summary_blank": "汇总行填写", "required": "必填项",
                "compare": "数值比较", "duplicate": "重复报送", "reader_issue": "读表检查",
-               "indicator": "绩效指标", "ratio": "比率"}
+               "indicator": "绩效指标", "ratio": "比率", "cross_year": "与上年度比较"}
 FACT_LABELS = {"unit": "填报单位", "year": "年度", "contact": "联系人", "score": "绩效自评综合得分",
                "grade": "评价等次", "phone": "联系电话", "staff_quota": "人员编制", "staff_actual": "实有人数"}
 STATUS_TEXT = {"text": "文字", "error": "错误值（#REF! 等）", "formula": "无计算结果的公式"}
@@ -78,6 +78,13 @@ def formula_cn(rule) -> str:
         return f"无：{CODE_TEXT.get(p.get('code', ''), '读表时发现的问题')}"
     if k == "ratio":
         return f"{label(p['numerator'])} ÷ {label(p['denominator'])} ≥ {Decimal(str(p.get('min', 0))) * 100:.0f}%"
+    if k == "cross_year":
+        f = rule.fields[0] if rule.fields else ""
+        if p.get("check") == "carry":
+            return f"本年{label(f)} = 上年度{label(p.get('previous', f))}"
+        if p.get("check") == "growth":
+            return f"本年{label(f)} ≤ 上年度{label(f)}"
+        return f"|本年{label(f)} − 上年度{label(f)}| ≤ 上年度 × {Decimal(str(p.get('share', 0.3))) * 100:.0f}%"
     if k == "indicator":
         return {"target": "指标完成值 达到 绩效目标值", "repeat": "同一事项各处所写数字相同",
                 "points_sum": "绩效自评综合得分 = 各项指标得分之和", "points_range": "0 ≤ 指标得分 ≤ 分值",
@@ -118,5 +125,10 @@ def num_format(places: int) -> str:
     return "#,##0." + "0" * places
 
 
-def a_status(errors: int, warnings: int) -> str:
-    return STATUS_WORDS[0] if errors else STATUS_WORDS[1] if warnings else STATUS_WORDS[2]
+def a_status(errors: int, warnings: int, explained: int = 0) -> str:
+    """A unit's status in 汇总表: explained = its warnings with a 说明 long enough (a store's)."""
+    if errors:
+        return STATUS_WORDS[0]
+    if warnings:
+        return STATUS_WORDS[3] if explained >= warnings else STATUS_WORDS[1]
+    return STATUS_WORDS[2]

@@ -15,7 +15,7 @@ fitted to the text, amounts as numbers with their decimals, and A4 print setting
 The first sheet, 问题清单, says what to do: a heading (unit, year, 审核日期, who checked, what to do),
 then one row per finding — 问题说明 first, the unit's 说明（单位填写） beside it, then the cell (a
 link to it), 应为 / 实为 / 差额 as numbers, the rule and the stable key 问题编号 that the collection
-reads 说明 back by (pipeline/collect.py).
+reads 说明 back by (pipeline/collect/notes.py).
 """
 from __future__ import annotations
 
@@ -47,8 +47,6 @@ def return_tasks(report, every: bool = False) -> list[tuple]:
     """(result, task) for each accepted file with findings other than 提示 (every: each accepted
     file); a task is what a return worker needs: (src, dst under returns/, the sheet's content,
     sha256). The content is plain data: {"head": {...}, "rows": [{...} per finding]}."""
-    from ..check.keys import finding_keys
-
     by_file: dict[str, list] = {}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
@@ -56,7 +54,9 @@ def return_tasks(report, every: bool = False) -> list[tuple]:
     for u in report.unit_rows:
         units.setdefault(u.get("file"), []).append(u)
     # a rule may word its message for the unit apart (DUP-001 names no other file there)
-    unit_words = {r.id: r.params["return_message"] for r in report.pack.rules if r.params.get("return_message")}
+    # (not for a finding the rule re-worded itself: DUP-001 as 第 N 版 with a store)
+    unit_words = {(r.id, r.severity): r.params["return_message"] for r in report.pack.rules
+                  if r.params.get("return_message")}
     pack = report.pack
     due = []
     for r in report.results:
@@ -68,9 +68,10 @@ def return_tasks(report, every: bool = False) -> list[tuple]:
                     "date": f"{report.started:%Y-%m-%d}", "checker": f"财政局绩效审核（按《{pack.name}》{pack.version} 版审核）",
                     "counts": [sum(x.severity == s for x in found) for s in ("error", "warning", "info")]}
             rows = [{"severity": x.severity, "rule": x.rule, "name": x.name,
-                     "message": unit_words.get(x.rule, x.message), "sheet": x.sheet, "cell": x.cell,
-                     "expected": x.expected, "actual": x.actual, "key": k}
-                    for x, k in zip(found, finding_keys(found))]
+                     "message": unit_words.get((x.rule, x.severity), x.message), "sheet": x.sheet,
+                     "cell": x.cell, "expected": x.expected, "actual": x.actual, "key": x.key,
+                     "note": x.explanation}   # the 说明 in force, for the unit to keep or change
+                    for x in found]
             due.append((r, (r.path, r.return_name, {"head": head, "rows": rows}, r.sha256)))
     return due
 
@@ -84,6 +85,7 @@ def return_job(src: str, dst: str, rows: dict, sha256: str, folder: str) -> str:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ReturnRefused("文件在审核之后被改动或替换，未生成标注表；请重新运行汇总")
     wb = _load_own(data) or _rebuild(Path(src), data)
+    _drop_own_list(wb)
     _sanitize(wb)
     _mark(wb, rows)
     _stamp(wb)
@@ -143,11 +145,22 @@ def _plain_range(defn) -> bool:
     return bool(value) and all(_RANGE.match(part.strip()) for part in value.split(","))
 
 
+def _drop_own_list(wb) -> None:
+    """A returned copy sent back: its old 问题清单 goes (the new one replaces it, the 说明 written
+    there come back through the store's 说明 in force); a unit's own sheet of that name stays."""
+    ours = any(p.name == OWN_PROPERTY and str(p.value) == "return" for p in wb.custom_doc_props.props)
+    if ours and RETURN_SHEET in wb.sheetnames and len(wb.sheetnames) > 1:
+        wb.remove(wb[RETURN_SHEET])
+
+
 def _stamp(wb) -> None:
     """Marks the copy as selfeval's: a later run reads it as the unit's form, not its 问题清单."""
     from openpyxl.packaging.custom import StringProperty
 
-    wb.custom_doc_props.append(StringProperty(name=OWN_PROPERTY, value="return"))
+    # a returned copy sent back and marked again already carries it (openpyxl refuses a second)
+    props = wb.custom_doc_props
+    props.props = [p for p in props.props if p.name != OWN_PROPERTY]
+    props.append(StringProperty(name=OWN_PROPERTY, value="return"))
 
 
 @contextmanager
@@ -369,7 +382,7 @@ def _mark(wb, content: dict) -> None:
         r = hr + n
         diff = signed_diff(x["expected"], x["actual"])
         nf = num_format(decimals(x["expected"], x["actual"]))
-        vals = [n, SEVERITY_WORDS[x["severity"]], x["message"], "", x["sheet"], x["cell"],
+        vals = [n, SEVERITY_WORDS[x["severity"]], x["message"], x.get("note", ""), x["sheet"], x["cell"],
                 x["expected"], x["actual"], diff, x["rule"], x["key"]]
         for c, v in enumerate(vals, 1):
             cell = ws.cell(row=r, column=c)
@@ -381,7 +394,8 @@ def _mark(wb, content: dict) -> None:
                 _text(cell, str(v))
             cell.font = font
             cell.alignment = top
-        ws.row_dimensions[r].height = 14 * _lines(x["message"], WIDTHS[2])
+        ws.row_dimensions[r].height = 14 * max(_lines(x["message"], WIDTHS[2]),
+                                               _lines(x.get("note") or "", WIDTHS[3]))
         ws.cell(row=r, column=2).fill = PatternFill("solid", fgColor=FILLS[x["severity"]])
         ws.cell(row=r, column=4).fill = PatternFill("solid", fgColor="FFFFF2")
         if (x["sheet"], x["cell"]) in targets:

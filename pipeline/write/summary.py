@@ -22,6 +22,7 @@ from ..check.ruleset import ALL_FIELDS
 from ..read.labels import norm
 from .present import (ACTION_WORDS, KIND_LABELS, SEVERITY_WORDS, a_status, decimal_of, decimals,
                       formula_cn, num_format, signed_diff)
+from .changes import coverage_rows, write_changes
 from .printing import xlsx_print
 from .xlsheet import SAFE_OPTIONS, Sheet, fit_widths, quick_zip
 
@@ -31,6 +32,7 @@ GRADES = ["优", "良", "中", "差"]
 BLOCKS = ("income", "expenditure", "three_public", "fixed_assets")
 TITLE = "部门（单位）整体支出绩效自评汇总审核结果"
 SUPERSEDED = "已被替代"
+STATUSES = ("需修改", "需说明", "已说明", "无问题", SUPERSEDED)   # 汇总表's 状态, in 总览's order
 FONT = "等线"          # Excel's and WPS's CJK UI font; 宋体 and the system's fallback where absent
 
 
@@ -58,14 +60,15 @@ C_REST = C_LINKS + 5
 FIELD_COL = {k: C_MAIN + i for i, k in enumerate(MAIN_FIELDS)} | {k: C_REST + i for i, k in enumerate(REST_FIELDS)}
 # printed: 序号 … 规则; on screen the unit and 审核类型 stay frozen, 问题说明 within the first screen
 FINDING_HEADER = ["序号", "单位", "年度", "审核类型", "处理要求", "问题说明", "单元格", "应为", "实为", "差额", "规则",
-                  "规则名称", "表", "机构", "字段", "相关单元格", "文件", "工作表", "打开标注表", "问题编号"]
-F_MESSAGE, F_PRINT = 5, 10
+                  "单位说明", "规则名称", "表", "机构", "字段", "相关单元格", "文件", "工作表", "打开标注表", "问题编号"]
+F_MESSAGE, F_NOTE, F_PRINT = 5, 11, 11   # the unit's 说明 printed beside its finding
 F_LINK = FINDING_HEADER.index("打开标注表")
 MANIFEST_HEADER = ["文件", "状态", "单位数", "原因代码", "原因", "格式", "退回标注表", "标注表未生成的原因", "SHA-256"]
 SHEETS = ["总览", "汇总表", "明细", "问题清单", "提交情况", "规则"]
 STREAMED = ["汇总表", "明细", "问题清单", "提交情况"]   # may run past one sheet's rows
 RANK = {"error": 0, "warning": 1, "info": 2}
 MESSAGE_WIDTH = 64
+NOTE_WIDTH = 24
 
 
 def _year(y):
@@ -92,7 +95,7 @@ def _amount_widths(header: list[str], rows: list[list], first: int = 6) -> list[
 def finding_cells(i: int, x, key: str = "") -> list:
     field_label = FIELD_LABELS.get(x.field if "." in x.field else f"{x.block}.{x.field}", x.field)
     return [i, x.unit, _year(x.year), SEVERITY_WORDS[x.severity], ACTION_WORDS[x.severity], x.message,
-            x.cell, x.expected, x.actual, signed_diff(x.expected, x.actual), x.rule,
+            x.cell, x.expected, x.actual, signed_diff(x.expected, x.actual), x.rule, x.explanation,
             x.name, BLOCK_LABELS.get(x.block, x.block), x.org, field_label, x.cells, x.file, x.sheet, None, key]
 
 
@@ -133,6 +136,7 @@ class SummaryWriter:
             "error": fmt(bg_color="#FFC7CE", num_format=money),
             "warning": fmt(bg_color="#FFEB9C", num_format=money),
             "info": fmt(bg_color="#DDEBF7", num_format=money),
+            "ok": fmt(bg_color="#E2EFDA"),
             "link": fmt(font_color="blue", underline=1),
             "wrap": fmt(text_wrap=True, valign="top"),
             "top": fmt(valign="top"),
@@ -141,7 +145,8 @@ class SummaryWriter:
             "pct": fmt(num_format="0.0%"),
             "grey": fmt(font_color="#808080", font_strikeout=True, text_wrap=True, valign="top"),
             "status": {"需修改": fmt(bg_color="#FFC7CE", bold=True), "需说明": fmt(bg_color="#FFEB9C"),
-                       "无问题": fmt(bg_color="#E2EFDA"), SUPERSEDED: fmt(font_color="#808080")},
+                       "已说明": fmt(bg_color="#DDEBF7"), "无问题": fmt(bg_color="#E2EFDA"),
+                       SUPERSEDED: fmt(font_color="#808080")},
         }
         self._nums: dict[tuple, object] = {}
         self.sheets = {name: Sheet(wb, name, self.f) for name in SHEETS}   # the part being written
@@ -154,6 +159,7 @@ class SummaryWriter:
         self.flags: dict[int, dict[str, str]] = {}            # uid → {field: worst severity}
         self.facts: dict[int, tuple] = {}                     # uid → (score, grade, contact, phone)
         self.superseded: set[int] = set()                     # uids of a unit-year sent again later
+        self.explained: Counter = Counter()                   # uid → warnings with a 说明 long enough
 
     def num_fmt(self, places: int, severity: str | None = None):
         """#,##0.00 (more decimals where the figure has them), filled by severity if given."""
@@ -265,6 +271,10 @@ class SummaryWriter:
                 last[norm(str(u["unit"])) + "|" + str(u.get("year") or "")] = u["uid"]
         superseded = self.superseded = {u["uid"] for u in units if u.get("unit")
                                         and last[norm(str(u["unit"])) + "|" + str(u.get("year") or "")] != u["uid"]}
+        if report.collection is not None:   # the store knows of later versions from other runs
+            later = report.collection.superseded
+            superseded |= {u["uid"] for u in units if (u.get("file"), u.get("sheet")) in later}
+        explained = self.explained = explained_warnings(report)
         years = sorted({_year(u.get("year")) for u in units if u["uid"] not in superseded},
                        key=lambda y: (not isinstance(y, int), str(y)))
         counted = [u for y in years for u in units if u["uid"] not in superseded and _year(u.get("year")) == y]
@@ -346,7 +356,7 @@ class SummaryWriter:
             uid, r = u["uid"], sh.row
             old = uid in superseded
             e, w = counts.get((uid, "error"), 0), counts.get((uid, "warning"), 0)
-            status = SUPERSEDED if old else a_status(e, w)
+            status = SUPERSEDED if old else a_status(e, w, explained.get(uid, 0))
             score, grade, contact, phone = self.facts.get(uid, (None, None, None, None))
             unit_name = str(u.get("unit") or "")
             if lines(unit_name, widths[1]) > 1:
@@ -398,11 +408,8 @@ class SummaryWriter:
     def _findings(self, findings) -> None:
         if not findings:
             return
-        from ..check.keys import finding_keys
-
         sh, f = self.sheets["问题清单"], self.f
-        keys = finding_keys(findings)
-        rows = [finding_cells(i, x, k) for (i, x), k in zip(enumerate(findings, self.n_findings + 1), keys)]
+        rows = [finding_cells(i, x, x.key) for i, x in enumerate(findings, self.n_findings + 1)]
         self.n_findings += len(rows)
         if not sh.started:
             self._findings_start(rows)
@@ -419,7 +426,7 @@ class SummaryWriter:
                 self.links_left -= 1
             elif link:
                 self.unlinked += 1
-            n = lines(row[5], MESSAGE_WIDTH)
+            n = max(lines(row[5], MESSAGE_WIDTH), lines(row[F_NOTE], NOTE_WIDTH) if row[F_NOTE] else 1)
             if n > 1:
                 sh.ws.set_row(r, 13.5 * n)
             sh.put(0, row[0], top)
@@ -436,8 +443,9 @@ class SummaryWriter:
                     sh._num(r, c, float(d), nf)
                 elif v not in ("", None):
                     sh.put(c, str(v), top)
-            for c in (10, 11, 12, 13, 14, 15, 16, 17, 19):
-                sh.put(c, row[c] or None, top)
+            for c in range(10, len(row)):
+                if c != F_LINK:
+                    sh.put(c, row[c] or None, wrap if c == F_NOTE else top)
             sh.row += 1
 
     def _sev_fmt(self, severity: str):
@@ -454,6 +462,7 @@ class SummaryWriter:
         widths[1] = min(max(widths[1], 12), 22)
         for c in (7, 8, 9):
             widths[c] = 12
+        widths[F_NOTE] = NOTE_WIDTH
         self.sheets["问题清单"].start(FINDING_HEADER, widths, (1, 4))
 
     # -- 提交情况: every file received, in the order read -------------------------------
@@ -506,11 +515,22 @@ class SummaryWriter:
         _overview(self, report, more, self.unlinked)
         _rules(self.sheets["规则"], self.f, report)
         xlsx_print(self.sheets["规则"].ws, title=TITLE, right=self.run_note, rows=(0, 0))
+        if report.collection is not None:   # a run with the collection's store
+            write_changes(self.wb, self.f, report.collection.changes, title=TITLE, right=self.run_note)
         timings["summary:end_sheets"] = time.perf_counter() - t
         t = time.perf_counter()
         with quick_zip():
             self.wb.close()
         timings["summary:close"] = time.perf_counter() - t
+
+
+def explained_warnings(report) -> Counter:
+    """uid → its warnings whose 说明 (from the store) is long enough to clear them."""
+    from ..collect.notes import note_counts
+
+    n = report.pack.explain_min_chars
+    return Counter(x.uid for x in report.findings
+                   if x.severity == "warning" and x.explanation and note_counts(x.explanation, n))
 
 
 def places_of(v) -> int:
@@ -532,7 +552,8 @@ def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0)
         g = str(u.get("f_grade") or "").strip()
         grades[g[:1] if g[:1] in GRADES else ("未填" if not g else "其他")] += 1
         status[SUPERSEDED if u["uid"] in w.superseded else
-               a_status(counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0))] += 1
+               a_status(counts.get((u["uid"], "error"), 0), counts.get((u["uid"], "warning"), 0),
+                        w.explained.get(u["uid"], 0))] += 1
     rows = [["汇总日期", report.started.strftime("%Y-%m-%d %H:%M")], ["输入文件夹", str(report.inbox)],
             ["规则包", f"{report.pack.name}（版本 {report.pack.version}）"],
             ["容差（万元）", float(report.pack.tolerance)],
@@ -541,6 +562,7 @@ def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0)
             ["标注表未能生成", report.return_failures],
             ["单位（表）数", report.units], ["有错误的单位", units_with_errors],
             ["逻辑性错误", sev.get("error", 0)], ["核实性问题", sev.get("warning", 0)], ["提示", sev.get("info", 0)]]
+    rows += coverage_rows(report.collection)
     if continued:  # lists longer than one Excel sheet holds
         rows.append(["续表（超出一张工作表的行数）", "、".join(continued)])
     if unlinked:   # Excel keeps at most 65,530 hyperlinks per sheet: said, never silent
@@ -553,7 +575,7 @@ def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0)
     ws.merge_range(0, 0, 0, 7, TITLE, f["title"])
     right = {2: ["评价等次", "单位数"], 9: ["单位状态", "单位数"]}
     grade_rows = {3 + i: [g, grades.get(g, 0)] for i, g in enumerate(GRADES + ["其他", "未填"])}
-    status_rows = {10 + i: [s, status.get(s, 0)] for i, s in enumerate(("需修改", "需说明", "无问题", SUPERSEDED))}
+    status_rows = {10 + i: [s, status.get(s, 0)] for i, s in enumerate(STATUSES)}
     by_rule = Counter(x.rule for x in report.findings)
     fired = [(r.id, by_rule[r.id]) for r in report.pack.rules if by_rule.get(r.id)]
     sh.row = 2
@@ -605,10 +627,11 @@ def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0)
     c2.set_x_axis(axis)
     place(c2, "各规则问题数" if fired else "各规则问题数（本次无问题）", 265, 320)
     c3 = wb.add_chart({"type": "pie"})
-    c3.add_series({"categories": f"={name}!$D$11:$D$14", "values": f"={name}!$E$11:$E$14",
+    c3.add_series({"categories": f"={name}!$D$11:$D$15", "values": f"={name}!$E$11:$E$15",
                    "data_labels": {"value": True},
                    "points": [{"fill": {"color": "#FF7C80"}}, {"fill": {"color": "#FFD966"}},
-                              {"fill": {"color": "#A9D08E"}}, {"fill": {"color": "#BFBFBF"}}]})
+                              {"fill": {"color": "#9DC3E6"}}, {"fill": {"color": "#A9D08E"}},
+                              {"fill": {"color": "#BFBFBF"}}]})
     place(c3, "单位审核状态", 593, 250)
     sh.row = chart_row + 13
     n = report.units
