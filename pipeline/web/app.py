@@ -89,6 +89,18 @@ def need(request: Request, role: str) -> dict:
     return acc
 
 
+def own_hosts(request: Request) -> set[str]:
+    """The names this desk is reached by: the Host header, and behind a TLS proxy (--https) also
+    the name the proxy was asked for (X-Forwarded-Host), for a proxy that passes its own upstream
+    address as Host. (The CSRF token is checked on every POST besides.)"""
+    hosts = {request.headers.get("host", "")}
+    if request.app.state.proxy:
+        fwd = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+        if fwd:
+            hosts.add(fwd)
+    return hosts
+
+
 def csrf_token(request: Request) -> str:
     tok = request.session.get("csrf")
     if not tok:
@@ -99,7 +111,7 @@ def csrf_token(request: Request) -> str:
 async def checked_form(request: Request, *, files: int = 0):
     """Every POST reads its form here: bounded (files, fields, field size) and CSRF-checked."""
     origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+    if origin and origin != "null" and urlsplit(origin).netloc not in own_hosts(request):
         raise HTTPException(403, "跨站请求已拒绝")
     form = await request.form(max_files=files, max_fields=400, max_part_size=256 << 10)
     if not S.same_token(form.get("csrf"), request.session.get("csrf")):
@@ -238,7 +250,7 @@ def default_work(store) -> Path:
 
 
 def create_app(store_url: str, work: str | Path | None = None, *, https: bool = False,
-               timeout: float = 30.0, memory_mb: int | None = None, concurrency: int = 2,
+               proxy: bool = False, timeout: float = 30.0, memory_mb: int | None = None, concurrency: int = 2,
                deadline: str | None = None):
     from . import review, unit
 
@@ -275,6 +287,7 @@ def create_app(store_url: str, work: str | Path | None = None, *, https: bool = 
     app.state.desk = desk
     app.state.templates = make_templates()
     app.state.deadline = C.parse_deadline(deadline) if deadline else None
+    app.state.proxy = proxy         # behind a TLS reverse proxy (serve --https)
     app.state.secret = S.load_secret(work / "session.key")
     app.add_middleware(SessionMiddleware, secret_key=app.state.secret,
                        session_cookie="selfeval_session", max_age=SESSION_HOURS * 3600,

@@ -47,7 +47,10 @@ def serve(store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
           host: str = typer.Option("127.0.0.1", "--host", help="监听地址（局域网访问用 0.0.0.0）"),
           port: int = typer.Option(8000, "--port", help="端口"),
           work: Optional[Path] = typer.Option(None, "--work", help="工作文件夹（会话密钥、标注表缓存；默认收集库旁的 .web 文件夹）"),
-          https: bool = typer.Option(False, "--https", help="经 HTTPS 反向代理提供服务时打开：会话 Cookie 只经 HTTPS 发送"),
+          https: bool = typer.Option(False, "--https", help="经 HTTPS 反向代理提供服务时打开：会话 Cookie 只经 HTTPS 发送，"
+                                     "信任代理（FORWARDED_ALLOW_IPS，默认 127.0.0.1）转发的协议与客户端地址"),
+          cert: Optional[Path] = typer.Option(None, "--cert", help="本服务直接提供 HTTPS：证书文件（PEM，可含证书链）；须同时给 --key"),
+          key: Optional[Path] = typer.Option(None, "--key", help="证书的私钥文件（PEM，不带口令）"),
           deadline: Optional[str] = typer.Option(None, "--deadline", help="报送截止时间，如 2027-03-31"),
           timeout: float = typer.Option(30.0, "--timeout", help="单个上传文件的读取时限（秒）"),
           checks: int = typer.Option(2, "--checks", help="同时自查的文件数（其余排队）")) -> None:
@@ -56,17 +59,44 @@ def serve(store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
 
     from .app import create_app
 
+    tls = _tls(cert, key)
     st = _open(store)
     with st.transaction() as tx:
         n = len(D.accounts(tx))
     st.close()
     target = C.store_target(store)
-    web = create_app(target, work, https=https, timeout=timeout, concurrency=checks, deadline=deadline)
-    _console().print(f"网上报送服务：http://{host}:{port}/ （收集库 {target}；账号 {n} 个；Ctrl+C 停止）")
+    web = create_app(target, work, https=https or bool(tls), proxy=https, timeout=timeout,
+                     concurrency=checks, deadline=deadline)
+    scheme = "https" if tls or https else "http"
+    _console().print(f"网上报送服务：{scheme}://{host}:{port}/ （收集库 {target}；账号 {n} 个；Ctrl+C 停止）"
+                     + ("（经 HTTPS 反向代理访问）" if https and not tls else ""))
     if n == 0:
         _console().print("[yellow]还没有账号：selfeval user add 用户名 --unit 单位编码 或 --reviewer[/]")
     uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False,
-                proxy_headers=https, forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+                proxy_headers=https, forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                **tls)
+
+
+def _tls(cert: Optional[Path], key: Optional[Path]) -> dict:
+    """uvicorn's TLS options for --cert/--key, checked first (a Chinese word and exit 2, not a
+    traceback from the server's start)."""
+    if cert is None and key is None:
+        return {}
+    if cert is None or key is None:
+        _console().print("[red]--cert（证书文件）与 --key（私钥文件）须同时给出[/]")
+        raise typer.Exit(2)
+    import ssl
+
+    for what, p in (("证书文件", cert), ("私钥文件", key)):
+        if not p.is_file():
+            _console().print(f"[red]找不到{what} {p}[/]")
+            raise typer.Exit(2)
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(cert), str(key), password=lambda: b"")
+    except (ssl.SSLError, OSError, ValueError):
+        _console().print(f"[red]无法使用证书 {cert} 与私钥 {key}：请确认二者是 PEM 格式、相互匹配，且私钥不带口令[/]")
+        raise typer.Exit(2)
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
 
 def _password(given: Optional[str]) -> str:

@@ -103,6 +103,8 @@ HEADERS = [(b"content-security-policy", CSP.encode()),
            (b"cross-origin-opener-policy", b"same-origin"),
            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
 TOO_LARGE = ("<!doctype html><meta charset=utf-8><title>文件过大</title>"
              "<p>上传的内容超过 64 MB，未予接收。自评表通常不到 1 MB，请检查是否选错了文件。</p>").encode()
 
@@ -122,6 +124,8 @@ class Guard:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in dict(HEADERS)]
                 headers += HEADERS
+                if scope.get("scheme") == "https":   # TLS here or at the trusted proxy in front
+                    headers.append(HSTS)
                 if not scope["path"].startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))
                 message = dict(message, headers=headers)
