@@ -19,14 +19,14 @@ ORGS = ["局机关", "二级机构1"]
 
 
 def table(ws, r: int, block: str, *, side: str | None = None, serial: bool = False, corner: str | None = None,
-          numbered: bool = True, heading: str | None = None, merge_heading: bool = True,
+          numbered: bool = True, suffix: str = "", heading: str | None = None, merge_heading: bool = True,
           summary_label: str = "合计",
           summary_at: str = "top", scale: float = 1, change: dict | None = None) -> tuple[int, dict]:
     """One table at row r (1-based). side: its side title in A (merged down the table); serial: a
     序号 column (1, 2, … unless not numbered) between the side title and 单位名称; corner: a unit declaration at the
     header's top right corner; heading: a title line on the row above (（三）三公经费), merged over
-    the first columns only; change: {(org, field index): value} planted before writing.
-    Returns (next row, {(org, field index): A1 cell})."""
+    the first columns only; suffix: after every field's header word (（千元）); change: {(org, field index): value} planted before writing.
+    Returns (next row, {(org, field index): A1 cell}, ("head", field index) for the header)."""
     head = HEADS[block]
     if heading:
         ws.cell(r, 1, heading)
@@ -42,14 +42,15 @@ def table(ws, r: int, block: str, *, side: str | None = None, serial: bool = Fal
     if serial:
         ws.cell(r, 2, "序号")
     ws.cell(r, oc, "单位名称")
+    cells = {}
     for i, word in enumerate(head):
-        ws.cell(r, oc + 1 + i, word)
+        ws.cell(r, oc + 1 + i, word + suffix)
+        cells[("head", i)] = ws.cell(r, oc + 1 + i).coordinate
     r += 1
     lines = [(o, list(ROWS[block][k])) for k, o in enumerate(ORGS)]
     for (org, i), v in (change or {}).items():
         next(vals for o, vals in lines if o == org)[i] = v
     lines = ([(summary_label, summary(block))] + lines) if summary_at == "top" else lines + [(summary_label, summary(block))]
-    cells = {}
     n = 0
     for org, vals in lines:
         if serial and numbered and org in ORGS:
@@ -121,6 +122,8 @@ def test_side_title_beside_a_serial_column_declares_yuan(tmp_path: Path, numbere
     ({"corner": "单位：千元"}, "corner"),
     ({"side": "三公经费（千元）"}, "title"),
     ({"side": "三公经费", "serial": True, "corner": "金额单位：千元"}, "corner"),
+    ({"suffix": "（千元）"}, "header"),
+    ({"suffix": "（单位：人民币千元）"}, "header"),
 ])
 def test_thousand_yuan_converts_by_ten(tmp_path: Path, spec, where):
     p = tmp_path / "k.xlsx"
@@ -132,7 +135,10 @@ def test_thousand_yuan_converts_by_ten(tmp_path: Path, spec, where):
     assert value(f, "income", "局机关", "total")[0] == Decimal("120.5")   # the other tables stay in 万元
     raw, detail = converted(f)["three_public"]
     assert list(converted(f)) == ["three_public"] and "标明单位为千元" in detail
-    assert raw == (spec.get("corner") if where == "corner" else "三公经费（千元）")
+    want = {"corner": spec.get("corner"), "title": "三公经费（千元）", "header": "三公经费合计" + spec.get("suffix", "")}
+    assert raw == want[where]
+    if where == "header":   # the header cell that states it, named by its cell
+        assert detail == f"{cells['three_public'][('head', 0)]} 的“{want[where]}”标明单位为千元，该表金额已换算为万元"
 
 
 def test_thousand_yuan_for_the_whole_form(tmp_path: Path):

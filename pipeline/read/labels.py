@@ -12,7 +12,7 @@ from pathlib import Path
 from .tokens import label_pattern
 
 _SPACE = re.compile(r"\s+")
-_UNIT = re.compile(r"\((?:单位[:：]?)?(?:万元|元|人|个)\)$")
+_UNIT = re.compile(r"\((?:(?:金额)?单位[:：]?)?(?:人民币)?(?:万元|千元|元|人|个)\)$")
 _ENUM = re.compile(r"^(?:\d+[、.．]|\(\d+\)|[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\))")
 
 

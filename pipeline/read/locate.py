@@ -115,6 +115,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
     meas: dict[int, str] = {}
     field_row: dict[int, int] = {}
     texts: list[str] = []
+    head_cells: list[tuple[int, int]] = []
     for cc in range(c2 + 1, sv.g.ncols):
         own_keys = None
         inherited = None
@@ -125,6 +126,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
                 continue
             if tl == (hr, cc):
                 texts.append(str(sv.g.values.get(tl)))
+                head_cells.append(tl)
             m = lab.measure_of(t)
             if m is not None:
                 meas.setdefault(cc, m)
@@ -172,8 +174,14 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         if sr2 >= first:
             last = sr2
     unit = unit_in(" ".join([title, sv.text(anchor), *texts]))
-    unit_text, unit_cell = ((title or "表头"), "") if unit else ("", "")
-    if not unit:
+    if unit:   # the table's own words: its title, else the header cell that states it
+        unit_text, unit_cell = title or "表头", ""
+        if unit_in(title) != unit:
+            for rc, text in zip([anchor, *head_cells], [sv.text(anchor), *texts]):
+                if unit_in(text) == unit:
+                    unit_text, unit_cell = text.strip(), a1(*rc)
+                    break
+    else:
         unit, unit_text, unit_cell = _unit_above(sv, anchor)
     factor = UNIT_FACTOR.get(unit, 1)
     return Table(block, anchor, columns, first, last, factor != 1, title, measures, factor,
