@@ -25,7 +25,7 @@ from .. import collect as C
 from ..models import BLOCK_LABELS, FIELD_LABELS
 from ..store import desk as D
 from . import security as S
-from .service import Desk, neutral_main
+from .service import KEEP_DRAFTS_DAYS, PRUNE_EVERY_S, Desk, neutral_main
 
 HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 8
@@ -37,7 +37,7 @@ ACTION_WORDS = {"accept": "通过", "return": "退回", "reopen": "重新打开"
 AUDIT_WORDS = {"sign-in": "登录", "sign-out": "退出", "upload": "上传自查", "notes": "填写说明", "submit": "上报",
                "accept": "审核通过", "return": "退回", "reopen": "重新打开", "download": "下载",
                "user-add": "添加账号", "user-passwd": "修改密码", "user-disable": "停用账号",
-               "user-link": "生成登录链接"}
+               "user-link": "生成登录链接", "prune": "清理过期自查"}
 
 
 def local(t) -> str:
@@ -249,9 +249,25 @@ def default_work(store) -> Path:
             else Path(tempfile.gettempdir()) / "selfeval-web")
 
 
+def _prune(desk: Desk, days: float) -> None:
+    """A prune that fails is said on the server's console; the desk goes on."""
+    try:
+        desk.prune(days)
+    except Exception as exc:
+        import sys
+
+        print(f"清理过期自查未完成（{type(exc).__name__}），下次再试", file=sys.stderr, flush=True)
+
+
+def _keep_pruning(desk: Desk, days: float, every: float, stop: threading.Event) -> None:
+    while not stop.wait(every):
+        _prune(desk, days)
+
+
 def create_app(store_url: str, work: str | Path | None = None, *, https: bool = False,
                proxy: bool = False, timeout: float = 30.0, memory_mb: int | None = None, concurrency: int = 2,
-               deadline: str | None = None):
+               deadline: str | None = None, keep_drafts: float = KEEP_DRAFTS_DAYS,
+               prune_every: float = PRUNE_EVERY_S):
     from . import review, unit
 
     neutral_main()          # before any thread starts a worker (service.neutral_main)
@@ -268,8 +284,14 @@ def create_app(store_url: str, work: str | Path | None = None, *, https: bool = 
         from .. import run  # noqa: F401  the batch's imports once, before the first upload
 
         load_pack(None, None)
+        stop = threading.Event()
+        if keep_drafts:       # at start, then every prune_every seconds (0 days: keep everything)
+            await run_in_threadpool(_prune, desk, keep_drafts)
+            threading.Thread(target=_keep_pruning, args=(desk, keep_drafts, prune_every, stop),
+                             name="selfeval-prune", daemon=True).start()
         threading.Thread(target=desk.warm, name="selfeval-warm", daemon=True).start()
         yield
+        stop.set()
         store.close()
 
     routes = [

@@ -53,7 +53,10 @@ def serve(store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
           key: Optional[Path] = typer.Option(None, "--key", help="证书的私钥文件（PEM，不带口令）"),
           deadline: Optional[str] = typer.Option(None, "--deadline", help="报送截止时间，如 2027-03-31"),
           timeout: float = typer.Option(30.0, "--timeout", help="单个上传文件的读取时限（秒）"),
-          checks: int = typer.Option(2, "--checks", help="同时自查的文件数（其余排队）")) -> None:
+          checks: int = typer.Option(2, "--checks", help="同时自查的文件数（其余排队）"),
+          keep_drafts: float = typer.Option(30, "--keep-drafts", min=0,
+                                            help="未上报的自查（含无法读取的上传）保留天数，过期即删除，连同不再被引用的文件"
+                                                 "（启动时及每小时清理；0 为不清理）")) -> None:
     """启动网上报送与审核服务：单位上传自查、上报；审核人审核、导出。"""
     import uvicorn
 
@@ -66,7 +69,7 @@ def serve(store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     st.close()
     target = C.store_target(store)
     web = create_app(target, work, https=https or bool(tls), proxy=https, timeout=timeout,
-                     concurrency=checks, deadline=deadline)
+                     concurrency=checks, deadline=deadline, keep_drafts=keep_drafts)
     scheme = "https" if tls or https else "http"
     _console().print(f"网上报送服务：{scheme}://{host}:{port}/ （收集库 {target}；账号 {n} 个；Ctrl+C 停止）"
                      + ("（经 HTTPS 反向代理访问）" if https and not tls else ""))

@@ -21,6 +21,9 @@ from ..read.pool import DEFAULT_MEMORY_MB, run_iter
 from ..store import Store, desk as D
 
 WEB_FOLDER = "网上报送"       # the inbox folder an upload is run from (its path in the store)
+KEEP_DRAFTS_DAYS = 30         # an upload not submitted (checked or rejected) is kept this long
+PRUNE_EVERY_S = 3600.0        # how often a running desk prunes
+BLOB_LOCK = 0x5E1FD0C5        # PostgreSQL: a draft's blob is kept or pruned under this lock
 
 
 def neutral_main() -> None:
@@ -148,6 +151,7 @@ class Desk:
                   "findings": findings}
         years = sorted({f["year"] for f in forms if f["year"]})
         with self.store.transaction() as tx:
+            self._blob_lock(tx)
             if self.store.missing_blobs(tx, [sha]):
                 self.store.add_blobs(tx, [(sha, size, upload)])
             for sheet, g in grids.items():
@@ -206,6 +210,72 @@ class Desk:
             with self.store.transaction() as tx:
                 D.put_grid(tx, sha, sheet, json.dumps(g, ensure_ascii=False))
         return g
+
+    # ------------------------------------------------------------------ retention
+    def _blob_lock(self, tx) -> None:
+        """A draft's blob is added (check) or pruned one transaction at a time. SQLite's write
+        transactions are one at a time already (BEGIN IMMEDIATE); PostgreSQL's take this lock."""
+        if not self.store.sqlite:
+            import sqlalchemy as sa
+
+            tx.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": BLOB_LOCK})
+
+    def prune(self, days: float = KEEP_DRAFTS_DAYS, now=None) -> tuple[int, int]:
+        """Uploads never submitted (checked or rejected) older than `days` days are deleted; so is
+        the stored file of each, with its drawn sheets and marked copy, when no version, receipt or
+        remaining upload refers to it. Submitted uploads stay (the record of a version's 上报).
+        Returns (uploads deleted, files deleted)."""
+        import datetime as dt
+
+        import sqlalchemy as sa
+
+        from ..store import schema
+
+        cutoff = (now or C.now()) - dt.timedelta(days=days)
+        dr = D.draft
+        moved: list[tuple[Path, Path]] = []
+        try:
+            with self.store.transaction() as tx:
+                self._blob_lock(tx)
+                old = tx.execute(sa.select(dr.c.id, dr.c.sha256).where(
+                    dr.c.status.in_(("checked", "rejected")), dr.c.uploaded_at < cutoff)).all()
+                if not old:
+                    return 0, 0
+                ids = [r.id for r in old]
+                for i in range(0, len(ids), 500):
+                    tx.execute(dr.delete().where(dr.c.id.in_(ids[i:i + 500])))
+                shas = sorted({r.sha256 for r in old})
+                gone = []
+                for i in range(0, len(shas), 500):
+                    part = shas[i:i + 500]
+                    used = set()
+                    for col in (schema.version.c.sha256, schema.receipt.c.sha256, dr.c.sha256):
+                        used.update(tx.execute(sa.select(col).where(col.in_(part)).distinct()).scalars())
+                    gone += [x for x in part if x not in used]
+                for i in range(0, len(gone), 500):
+                    part = gone[i:i + 500]
+                    tx.execute(schema.blob.delete().where(schema.blob.c.sha256.in_(part)))
+                    tx.execute(D.sheet_grid.delete().where(D.sheet_grid.c.sha256.in_(part)))
+                if self.store.files_dir is not None:
+                    # the bytes are set aside inside the transaction (no upload can store them
+                    # anew meanwhile) and put back should it fail
+                    for sha in gone:
+                        src = self.store.blob_path(sha)
+                        if src.exists():
+                            aside = src.with_name(f"{sha}.{uuid.uuid4().hex}.pruned")
+                            os.replace(src, aside)
+                            moved.append((src, aside))
+                D.log(tx, who="selfeval serve", action="prune", ok=True,
+                      detail=f"超过 {days:g} 天未上报的自查 {len(ids)} 份，文件 {len(gone)} 个")
+        except BaseException:
+            for src, aside in moved:
+                os.replace(aside, src)
+            raise
+        for _, aside in moved:
+            aside.unlink(missing_ok=True)
+        for sha in gone:
+            (self.work / "marked" / sha[:2] / f"{sha}.xlsx").unlink(missing_ok=True)
+        return len(ids), len(gone)
 
     # ------------------------------------------------------------------ notes and 上报
     def save_notes(self, draft: dict, notes: dict[str, str]) -> dict:
