@@ -218,3 +218,25 @@ def test_scope_survives_libreoffice(tmp_path: Path):
         assert value(f, "three_public", "局机关", "total")[0] == Decimal("3.5"), ext
         assert [(row.org, row.is_summary) for row in rows(f, "expenditure")][-1] == ("小计", True), ext
         assert sorted(converted(f)) == ["income", "three_public"], ext
+
+
+def test_declaration_in_a_lower_header_row_governs_its_own_table(tmp_path: Path):
+    """单位：元 right of the 预算数/决算数 row (the header's second row) is the table's own, not a
+    declaration for the tables below it."""
+    from realforms import write_table
+    wb = Workbook()
+    ws = wb.active
+    r = header(ws)
+    r, inc = write_table(ws, r + 1, "income", measures=("预算数", "决算数"), scale=10000)
+    ws.cell(r - 5, 2 + 2 * len(HEADS["income"]) + 1, "单位：元")   # the 预算数/决算数 row, right of the table
+    for block in ("expenditure", "three_public", "fixed_assets"):
+        r, _ = write_table(ws, r + 1, block)
+    tail(ws, r)
+    wb.save(tmp_path / "h.xlsx")
+    f = one(tmp_path / "h.xlsx")
+    assert value(f, "income", "局机关", "total") == (Decimal("120.5"), inc[("局机关", 0, "决算数")], "元→万元")
+    budget = next(row for row in rows(f, "income", "budget") if row.org == "局机关").amounts["total"]
+    assert (budget.value, budget.cell) == (Decimal("241"), inc[("局机关", 0, "预算数")])
+    assert value(f, "expenditure", "局机关", "total")[0] == Decimal("110.5")
+    assert list(converted(f)) == ["income"]
+    assert converted(f)["income"][1].startswith(f"{chr(ord('A') + 2 + 2 * len(HEADS['income']))}8 的“单位：元”")

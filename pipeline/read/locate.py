@@ -67,7 +67,7 @@ def unit_declarations(sv: SheetView) -> list[tuple[int, int, str, str]]:
 
 def _scope_units(tables: list[Table], decls) -> None:
     """A declaration at most 3 rows above a table's header (above it, at its top right corner, in
-    its header row) belongs to that table; one farther up (under the form's title) governs every
+    its header rows) belongs to that table; one farther up (under the form's title) governs every
     table below it until the next such one. A table's own title or header words come first."""
     order = sorted(tables, key=lambda t: t.anchor[0])
     own: dict[int, tuple] = {}
@@ -77,7 +77,7 @@ def _scope_units(tables: list[Table], decls) -> None:
         owner = None
         prev_end = -1
         for t in order:
-            if prev_end < r <= t.anchor[0] and t.anchor[0] - r <= 3:
+            if prev_end < r < t.first_row and t.anchor[0] - r <= 3:
                 owner = t
                 break
             prev_end = t.first_row
