@@ -1,5 +1,5 @@
-"""One runner per rule kind: (frame, pandera check function, detail builder for a failing row,
-the columns the check reads — all pandera is given, so that failure reports stay cheap).
+"""One runner per rule kind: (frame, check function, detail builder for a failing row, the
+columns the check reads — all the check is given).
 
 The check functions are vectorised over the whole run; the detail builders run only for failing
 rows and say which cell, what was expected and what was found.
@@ -10,10 +10,9 @@ from decimal import Decimal
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 
 from .findings import collapse_issues, make_finding, money, yuan_blocks
-from .frames import Frames, frame as make_frame
+from .frames import Frames, Table, frame as make_frame
 from ..models import BLOCK_FIELDS, BLOCK_LABELS, FIELD_LABELS
 from .crossyear import cross_year
 from .indicators import indicator
@@ -40,7 +39,7 @@ class Prepared:
                 u["@yuan"] = yb
 
     @cached_property
-    def issues(self) -> pd.DataFrame:
+    def issues(self) -> Table:
         rows = [(uid, *issue) for uid, form in enumerate(self.f.forms, self.f.uid0)
                 for issue in form.issues]
         return make_frame(rows, ["uid", "code", "cell", "block", "field", "org", "raw", "detail"])
@@ -90,19 +89,21 @@ def identity(rule: Rule, P: Prepared):
         return abs((rec.get(lhs) or ZERO) - total) <= P.tol
 
     def fn(d):
-        present = d[cols].notna()
+        present = {c: ~np.isnan(d[c]) for c in cols}
         if req == "all":
-            need = present[rhs].all(axis=1)
+            need = np.logical_and.reduce([present[c] for c in rhs])
         elif isinstance(req, list):
-            need = present[req].all(axis=1)
+            need = np.logical_and.reduce([present[c] for c in req])
         else:
-            need = present[rhs].any(axis=1)
-        applies = present[lhs] & need & _scope(d, rule.scope) & ~d["_undecided"].astype(bool)
+            need = np.logical_or.reduce([present[c] for c in rhs])
+        applies = present[lhs] & need & _scope(d, rule.scope) & ~np.asarray(d["_undecided"], dtype=bool)
         if extra:
-            applies &= ~d["magnitude"].map(lambda m: bool(m) and bool(blocks & set(m))).astype(bool)
-        filled = d[cols].fillna(0.0)
-        diff = (filled[lhs] - sum(filled[c] * s for s, c in terms)).abs()
-        return ~applies | _within(diff, P.tol, filled.abs().sum(axis=1), applies, d["_i"], exact_ok)
+            applies &= ~np.fromiter((bool(m) and bool(blocks & set(m)) for m in d["magnitude"]),
+                                    dtype=bool, count=len(d))
+        filled = {c: np.where(np.isnan(d[c]), 0.0, d[c]) for c in cols}
+        diff = np.abs(filled[lhs] - sum(filled[c] * s for s, c in terms))
+        scale = sum(np.abs(filled[c]) for c in dict.fromkeys(cols))
+        return ~applies | _within(diff, P.tol, scale, applies, d["_i"], exact_ok)
 
     def detail(row):
         rec = P.f.org_records[row["_i"]]
@@ -116,31 +117,43 @@ def identity(rule: Rule, P: Prepared):
 
 def undecided(P: Prepared, cols: list[str]) -> np.ndarray:
     """Per org row: whether any of these amount cells holds no number (text, error, formula)."""
-    return P.f.orgs([c + "@status" for c in cols]).isin(BAD_STATUS).any(axis=1).to_numpy()
+    statuses = P.f.orgs([c + "@status" for c in cols])
+    return np.fromiter((any(v in BAD_STATUS for v in row) for row in zip(*statuses.cols.values())),
+                       dtype=bool, count=len(statuses))
 
 
 BAD_STATUS = ("text", "error", "formula")
 
 
-def _within(diff: pd.Series, tol: Decimal, scale: pd.Series, applies: pd.Series, ids: pd.Series,
-            exact_ok) -> pd.Series:
+def _within(diff: np.ndarray, tol: Decimal, scale: np.ndarray, applies: np.ndarray, ids,
+            exact_ok) -> np.ndarray:
     """diff <= tol, in floats; where a float could be on the wrong side (within a billionth of
     the amounts involved), exact_ok(id) decides in Decimal."""
     t = float(tol)
-    ok = diff <= t
-    # amounts beyond a float's range (inf, nan) are always decided in Decimal
-    near = applies & (~np.isfinite(diff) | ((diff - t).abs() <= scale * 1e-9 + 1e-9))
-    for label in near[near].index:
-        ok[label] = exact_ok(ids[label])
+    with np.errstate(invalid="ignore"):
+        ok = diff <= t
+        # amounts beyond a float's range (inf, nan) are always decided in Decimal
+        near = applies & (~np.isfinite(diff) | (np.abs(diff - t) <= scale * 1e-9 + 1e-9))
+    for i in np.flatnonzero(near):
+        ok[i] = exact_ok(ids[i])
     return ok
 
 
-def _scope(d, scope: str):
+def _scope(d, scope: str) -> np.ndarray:
     if scope == "summary":
-        return d["is_summary"].astype(bool)
+        return np.asarray(d["is_summary"], dtype=bool)
     if scope == "sub":
-        return ~d["is_summary"].astype(bool)
-    return pd.Series(True, index=d.index)
+        return ~np.asarray(d["is_summary"], dtype=bool)
+    return np.ones(len(d), dtype=bool)
+
+
+def _bools(values, n: int) -> np.ndarray:
+    return np.fromiter(values, dtype=bool, count=n)
+
+
+def none_fail(d) -> np.ndarray:
+    """Every row of the frame is a finding (runners that build rows only for what fails)."""
+    return np.zeros(len(d), dtype=bool)
 
 
 def rollup(rule: Rule, P: Prepared):
@@ -164,7 +177,7 @@ def rollup(rule: Rule, P: Prepared):
     frame = make_frame(zip(uids, keys, sums, subsums, gs), ["uid", "key", "summary", "subsum", "g"])
 
     def fn(d):
-        return (d["summary"] - d["subsum"]).abs() <= P.tol
+        return _bools((abs(a - b) <= P.tol for a, b in zip(d["summary"], d["subsum"])), len(d))
 
     def detail(row):
         key = row["key"]
@@ -188,7 +201,7 @@ def nonnegative(rule: Rule, P: Prepared):
     def bad(v) -> bool:
         return v is not None and v < 0
 
-    return frame, (lambda d: ~d["negative"].astype(bool)), _cells_detail(rule, P, keys, bad), ["negative"]
+    return frame, (lambda d: ~np.asarray(d["negative"], dtype=bool)), _cells_detail(rule, P, keys, bad), ["negative"]
 
 
 def cell_status(rule: Rule, P: Prepared):
@@ -197,7 +210,7 @@ def cell_status(rule: Rule, P: Prepared):
     cols = [k + "@status" for k in ALL_FIELDS]
 
     def fn(d):
-        return ~(d[cols] == status).any(axis=1)
+        return _bools((status not in row for row in zip(*(d[c] for c in cols))), len(d))
 
     return P.f.orgs(["_i"] + cols), fn, _cells_detail(rule, P, ALL_FIELDS, None, status), cols
 
@@ -220,10 +233,10 @@ def _cells_detail(rule: Rule, P: Prepared, keys, bad=None, status=None):
 
 def score_range(rule: Rule, P: Prepared):
     lo, hi = Decimal(str(rule.params.get("min", 0))), Decimal(str(rule.params.get("max", 100)))
-    frame = P.f.units[["uid", "f_score", "f_score@cell", "f_score@raw"]]
+    frame = P.f.units(["uid", "f_score", "f_score@cell", "f_score@raw"])
 
     def fn(d):
-        return ~d["f_score"].map(lambda v: v is not None and (v < lo or v > hi))
+        return _bools((not (v is not None and (v < lo or v > hi)) for v in d["f_score"]), len(d))
 
     def detail(row):
         return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="score",
@@ -243,14 +256,13 @@ def grade(rule: Rule, P: Prepared):
     bands = sorted(rule.params.get("bands", []), key=lambda b: -Decimal(str(b[1])))
     syn = {norm(k): v for k, v in rule.params.get("synonyms", {}).items()}
     names = {b[0] for b in bands}
-    frame = P.f.units[["uid", "f_score", "f_score@cell", "f_grade", "f_grade@cell"]].copy()
-    frame["expected"] = frame["f_score"].map(
-        lambda s: grade_for(s, bands) if s is not None and 0 <= s <= 100 else None)
-    frame["written"] = frame["f_grade"].map(lambda g: None if g is None else syn.get(norm(str(g)), norm(str(g))))
+    frame = P.f.units(["uid", "f_score", "f_score@cell", "f_grade", "f_grade@cell"])
+    frame["expected"] = [grade_for(s, bands) if s is not None and 0 <= s <= 100 else None
+                         for s in frame["f_score"]]
+    frame["written"] = [None if g is None else syn.get(norm(str(g)), norm(str(g))) for g in frame["f_grade"]]
 
     def fn(d):
-        applies = d["expected"].notna() & d["written"].notna()
-        return ~applies | (d["written"] == d["expected"])
+        return _bools((e is None or w is None or w == e for e, w in zip(d["expected"], d["written"])), len(d))
 
     def detail(row):
         return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="grade",
@@ -272,7 +284,7 @@ def required(rule: Rule, P: Prepared):
     def detail(row):
         return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field=row["fact"], cell="",
                          expected="", actual="")]
-    return frame, (lambda d: d["present"].astype(bool)), detail, ["present"]
+    return frame, (lambda d: np.asarray(d["present"], dtype=bool)), detail, ["present"]
 
 
 def compare(rule: Rule, P: Prepared):
@@ -280,16 +292,18 @@ def compare(rule: Rule, P: Prepared):
     on_units = left.startswith("unit.")
     if on_units:
         lc, rc = "f_" + left.split(".")[1], "f_" + right.split(".")[1]
-        frame = P.f.units[["uid", lc, rc, lc + "@cell", rc + "@cell"]].rename(
-            columns={lc: "L", rc: "R", lc + "@cell": "Lcell", rc + "@cell": "Rcell"})
-        frame["org"] = ""
+        src = P.f.units(["uid", lc, rc, lc + "@cell", rc + "@cell"])
+        names = {lc: "L", rc: "R", lc + "@cell": "Lcell", rc + "@cell": "Rcell"}
     else:
-        frame = P.f.orgs(["uid", "org", left, right, left + "@cell", right + "@cell"]).rename(
-            columns={left: "L", right: "R", left + "@cell": "Lcell", right + "@cell": "Rcell"})
+        src = P.f.orgs(["uid", "org", left, right, left + "@cell", right + "@cell"])
+        names = {left: "L", right: "R", left + "@cell": "Lcell", right + "@cell": "Rcell"}
+    frame = Table({names.get(c, c): v for c, v in src.cols.items()}, len(src))
+    if on_units:
+        frame["org"] = ""
 
     def fn(d):
-        return ~pd.Series([l is not None and r is not None and l - r > P.tol
-                           for l, r in zip(d["L"], d["R"])], index=d.index)
+        return _bools((not (a is not None and b is not None and a - b > P.tol)
+                       for a, b in zip(d["L"], d["R"])), len(d))
 
     def detail(row):
         block, field = left.split(".")
@@ -306,7 +320,7 @@ def duplicate(rule: Rule, P: Prepared):
     if versions is not None:
         return _versions(rule, P, versions)
     met: dict[str, list] = P.seen.setdefault(rule.id, {})   # key → [first file, copies so far]
-    frame = P.f.units[["uid", "file", "unit", "year", "f_unit@cell"]].copy()
+    frame = P.f.units(["uid", "file", "unit", "year", "f_unit@cell"])
     before = []
     for unit, year, file in zip(frame["unit"], frame["year"], frame["file"]):
         if not unit:
@@ -322,7 +336,7 @@ def duplicate(rule: Rule, P: Prepared):
         return [make_finding(rule, P.unit(row["uid"]), block="unit", org="", field="unit",
                          cell=row["f_unit@cell"], expected="", actual=row["unit"],
                          extra={"count": count + 1, "first": first})]
-    return frame, (lambda d: d["before"].map(lambda b: b[0]) == 0), detail, ["before"]
+    return frame, (lambda d: _bools((b[0] == 0 for b in d["before"]), len(d))), detail, ["before"]
 
 
 def _versions(rule: Rule, P: Prepared, versions: dict):
@@ -341,7 +355,7 @@ def _versions(rule: Rule, P: Prepared, versions: dict):
         return [make_finding(as_info, u, block="unit", org="", field="unit", cell=u.get("f_unit@cell", ""),
                              expected="", actual=u.get("unit", ""),
                              extra={"version": row["version"], "earlier": row["earlier"]})]
-    return frame, (lambda d: pd.Series(False, index=d.index)), detail, ["uid"]
+    return frame, none_fail, detail, ["uid"]
 
 
 def reader_issue(rule: Rule, P: Prepared):
@@ -351,7 +365,7 @@ def reader_issue(rule: Rule, P: Prepared):
         return [make_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field=row["field"],
                          cell=row["cell"], expected="", actual=row["raw"], raw=row["raw"],
                          extra={"detail": row["detail"]})]
-    return collapse_issues(P.issues, code), (lambda d: d["code"] != code), detail, ["code"]
+    return collapse_issues(P.issues, code), (lambda d: _bools((c != code for c in d["code"]), len(d))), detail, ["code"]
 
 
 def narrative(rule: Rule, P: Prepared):
@@ -372,7 +386,7 @@ def narrative(rule: Rule, P: Prepared):
     frame = make_frame(rows, ["uid", "key", "stated", "table", "cells", "frag", "cell"])
 
     def fn(d):
-        return (d["stated"] - d["table"]).abs() <= P.tol
+        return _bools((abs(a - b) <= P.tol for a, b in zip(d["stated"], d["table"])), len(d))
 
     def detail(row):
         return [make_finding(rule, P.unit(row["uid"]), block="report", org="", field=row["key"],
@@ -404,7 +418,7 @@ def summary_blank(rule: Rule, P: Prepared):
         return [make_finding(rule, P.unit(row["uid"]), block=row["block"], org=row["org"], field="total",
                          cell=row["cell"], expected="", actual="", others=row["others"],
                          label=BLOCK_LABELS[row["block"]])]
-    return frame, (lambda d: pd.Series(False, index=d.index)), detail, ["block"]
+    return frame, none_fail, detail, ["block"]
 
 
 def ratio(rule: Rule, P: Prepared):
@@ -412,11 +426,12 @@ def ratio(rule: Rule, P: Prepared):
     0 (预算执行率 = 执行数 ÷ 调整后预算数; the denominator a budget column, see read/records.py)."""
     num, den = rule.params["numerator"], rule.params["denominator"]
     lo = Decimal(str(rule.params.get("min", "0.9")))
-    frame = P.f.orgs(["_i", "uid", num, den]).rename(columns={num: "N", den: "D"})
+    src = P.f.orgs(["_i", "uid", num, den])
+    frame = Table({"_i": src["_i"], "uid": src["uid"], "N": src[num], "D": src[den]}, len(src))
 
     def fn(d):
-        return ~pd.Series([n is not None and q is not None and q > 0 and n / q < lo
-                           for n, q in zip(d["N"], d["D"])], index=d.index)
+        return _bools((not (n is not None and q is not None and q > 0 and n / q < lo)
+                       for n, q in zip(d["N"], d["D"])), len(d))
 
     def detail(row):
         rec = P.f.org_records[row["_i"]]

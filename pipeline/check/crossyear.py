@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-import pandas as pd
+import numpy as np
 
 from ..models import Finding
 from .findings import make_finding
@@ -89,4 +89,4 @@ def cross_year(rule, P):
                                           last_approved=approved, tolerance=P.tol)):
             rows.append((uid, f))
     frame = make_frame(rows, ["uid", "finding"])
-    return frame, (lambda d: pd.Series(False, index=d.index)), (lambda row: [row["finding"]]), ["uid"]
+    return frame, (lambda d: np.zeros(len(d), dtype=bool)), (lambda row: [row["finding"]]), ["uid"]

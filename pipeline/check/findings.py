@@ -111,14 +111,16 @@ def make_finding(rule: Rule, unit: dict, *, block: str, org: str, field: str, ce
 def collapse_issues(issues, code: str):
     """One finding per problem: the reader's issues of this code merged where they are one
     problem — the cells of one hidden row (or column) into one HIDDEN_CONTENT, every conversion
-    of one form into one YUAN_CONVERTED. issues: (uid, code, cell, block, field, org, raw, detail)."""
+    of one form into one YUAN_CONVERTED. issues: a Table (uid, code, cell, block, field, org,
+    raw, detail)."""
     if code not in ("HIDDEN_CONTENT", "YUAN_CONVERTED") or issues.empty:
         return issues
-    mine = issues["code"] == code
-    if mine.sum() < 2:
+    rows = issues.rows()
+    mine = [r for r in rows if r["code"] == code]
+    if len(mine) < 2:
         return issues
     groups: dict[tuple, list[dict]] = {}
-    for rec in issues[mine].to_dict("records"):
+    for rec in mine:
         cell = rec["cell"] or ""
         if code == "YUAN_CONVERTED":
             key = (rec["uid"],)
@@ -141,7 +143,8 @@ def collapse_issues(issues, code: str):
                 figures = "、".join(f"{r['cell']}“{quote(r['raw'])}”" for r in recs)
                 first["detail"] = f"{where}被隐藏，其中有 {len(recs)} 个数字：{figures}"
         merged.append(first)
-    import pandas as pd
+    from .frames import Table
 
-    out = pd.concat([issues[~mine], pd.DataFrame(merged, columns=issues.columns)], ignore_index=True)
-    return out
+    out = [r for r in rows if r["code"] != code] + merged
+    names = list(issues.cols)
+    return Table.from_rows(([r[c] for c in names] for r in out), names)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pandas as pd
+import numpy as np
 
 from .findings import make_finding
 from .frames import frame as make_frame
@@ -235,7 +235,7 @@ def indicator(rule, P):
     def detail(row):
         uid, h = hits[row["k"]]
         return [_finding(rule, check, P.unit(uid), h)]
-    return frame, (lambda d: pd.Series(False, index=d.index)), detail, ["uid"]
+    return frame, (lambda d: np.zeros(len(d), dtype=bool)), detail, ["uid"]
 
 
 def _finding(rule, check: str, unit: dict, h: dict):
