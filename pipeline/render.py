@@ -9,7 +9,6 @@ import shutil
 from collections import Counter
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -29,6 +28,9 @@ class RunProgress:
     """A progress bar for reading, then one line per later stage."""
 
     def __init__(self, quiet: bool = False):
+        # imported here: `selfeval check` and the other commands draw no progress bar
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.quiet = quiet
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=console, transient=False,

@@ -13,7 +13,7 @@ from .check.validate import validate
 
 
 def read_one(path: Path) -> FileResult:
-    return read_many([(path, path.name)], jobs=1)[0]
+    return read_many([(path, path.name)], jobs=1, quick=True)[0]
 
 
 def check_file(path: Path, rules: str | None = None, tolerance: str | None = None) -> RunReport:

@@ -192,7 +192,12 @@ def test_own_outputs_recognised(forms, tmp_path):
     def rules(o, f):
         with open(o / "findings.csv", encoding="utf-8-sig") as fh:
             return sorted((r["rule"], r["cell"]) for r in csv.DictReader(fh) if r["file"] == f)
-    assert rules(tmp_path / "o2", "b_returned.xlsx") == rules(out, "b.xlsx")
+    # (and, the store beside both OUTs knowing the first, as the unit's second version)
+    again = rules(tmp_path / "o2", "b_returned.xlsx")
+    assert [x for x in again if x[0] != "DUP-001"] == rules(out, "b.xlsx")
+    with open(tmp_path / "o2" / "findings.csv", encoding="utf-8-sig") as fh:
+        dup = [(r["severity"], r["message"]) for r in csv.DictReader(fh) if r["rule"] == "DUP-001"]
+    assert dup == [("info", "第 2 版，替代 b.xlsx")]
     assert p.returncode == 1   # a skipped file is no rejection
 
 

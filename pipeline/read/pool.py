@@ -146,13 +146,17 @@ def _failed(path, rel: str, code: str, message: str) -> FileResult:
     return FileResult(rel, sha, "rejected", code, message)
 
 
-def worker_context():
+def worker_context(quick: bool = False):
     """A fork server that has imported only the reader, where the platform has one (Linux,
     macOS); plain spawn elsewhere (Windows). SELFEVAL_START_METHOD=spawn forces the Windows
-    path on any platform (CI exercises it so)."""
+    path on any platform (CI exercises it so). quick (one file on the command line, `selfeval
+    check`): a plain fork of this process while it runs no other thread, which starts in
+    milliseconds where a fork server first starts and imports the reader (~0.3 s)."""
     forced = os.environ.get("SELFEVAL_START_METHOD", "")
     if forced == "spawn":
         return mp.get_context("spawn")
+    if quick and "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+        return mp.get_context("fork")
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["pipeline.read.parse", "pipeline.read.records"])
@@ -160,10 +164,22 @@ def worker_context():
     return mp.get_context("spawn")
 
 
+_STARTING = threading.Lock()   # _no_main_import swaps __main__'s attributes: one start at a time
+
+
 @contextmanager
 def _no_main_import():
     """Workers need only the reader: keep multiprocessing from re-importing the caller's main
-    module in each worker (pandas for a script, nothing at all for code run from stdin)."""
+    module in each worker (pandas for a script, nothing at all for code run from stdin). Starts
+    from several threads at once (the web desk's concurrent self-checks) take turns: one thread's
+    restore must not land between another's swap and its start."""
+    with _STARTING:
+        with _main_neutral():
+            yield
+
+
+@contextmanager
+def _main_neutral():
     main = sys.modules.get("__main__")
     saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
     try:
@@ -201,11 +217,11 @@ class _Slot:
 
 
 def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float = DEFAULT_TIMEOUT,
-              memory_mb: int = DEFAULT_MEMORY_MB) -> list[FileResult]:
-    """Read every (path, rel) pair; results in input order."""
+              memory_mb: int = DEFAULT_MEMORY_MB, quick: bool = False) -> list[FileResult]:
+    """Read every (path, rel) pair; results in input order. quick: see worker_context."""
     items = list(items)
     results: list[FileResult | None] = [None] * len(items)
-    for idx, res in read_iter(items, jobs=jobs, timeout=timeout, memory_mb=memory_mb):
+    for idx, res in read_iter(items, jobs=jobs, timeout=timeout, memory_mb=memory_mb, quick=quick):
         results[idx] = res
     return results  # type: ignore[return-value]
 
@@ -213,19 +229,19 @@ def read_many(items: Iterable[tuple[Path, str]], jobs: int = 0, timeout: float =
 def read_iter(items: list[tuple[Path, str]], jobs: int = 0, timeout: float = DEFAULT_TIMEOUT,
               memory_mb: int = DEFAULT_MEMORY_MB, packed: bool = False, depth: int = 4,
               hold: Callable[[int], bool] | None = None,
-              cancel: threading.Event | None = None) -> Iterator[tuple[int, FileResult]]:
+              cancel: threading.Event | None = None, quick: bool = False) -> Iterator[tuple[int, FileResult]]:
     """(index, result) for every file read, as they come back. packed: forms come as FormPacks."""
     tasks = [(str(path), rel, packed) for path, rel in items]
     return run_iter("pipeline.read.pool:read_job", tasks,
                     lambda args, failure: read_failed(args, failure, memory_mb, timeout),
                     jobs=jobs, timeout=timeout, memory_mb=memory_mb, depth=depth, hold=hold,
-                    cancel=cancel)
+                    cancel=cancel, quick=quick)
 
 
 def run_iter(job: str, tasks: list[tuple], failed: Callable[[tuple, Failure], object], *,
              jobs: int = 0, timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
              depth: int = 4, hold: Callable[[int], bool] | None = None,
-             cancel: threading.Event | None = None) -> Iterator[tuple[int, object]]:
+             cancel: threading.Event | None = None, quick: bool = False) -> Iterator[tuple[int, object]]:
     """(index, result) for every task, as they come back: job(*task) run in contained workers.
     A task whose worker dies, overruns or fails gets failed(task, Failure) instead; a fresh
     worker takes the dead one's place. hold(index): true while that task should not be sent yet
@@ -233,7 +249,7 @@ def run_iter(job: str, tasks: list[tuple], failed: Callable[[tuple, Failure], ob
     if not tasks:
         return
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-    ctx = worker_context()
+    ctx = worker_context(quick)
     queue = deque(enumerate(tasks))
     slots = [_Slot(ctx, memory_mb, job) for _ in range(jobs)]
     ready: deque = deque()   # results waiting to be yielded

@@ -15,8 +15,6 @@ import re
 import shutil
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..errors import OutputError, OutputLocked, os_reason
 
 OUTPUTS = ("values.csv", "findings.csv", "manifest.csv", "changes.csv", "summary.xlsx", "returns")
@@ -28,9 +26,11 @@ class OutputSet:
     def __init__(self, out: Path):
         self.out = Path(out)
         self.stage = self.out / STAGE
-        self.lock: FileLock | None = None
+        self.lock = None   # filelock.FileLock, imported when a run writes (not by `check`)
 
     def __enter__(self) -> "OutputSet":
+        from filelock import FileLock, Timeout
+
         if self.out.exists() and not self.out.is_dir():
             raise OutputError(f"输出位置 {self.out} 是一个文件，不是文件夹；请指定一个文件夹")
         try:
