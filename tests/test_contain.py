@@ -375,14 +375,21 @@ def test_duplicates_name_the_first_file_and_the_count(forms, tmp_path):
     inbox.mkdir()
     for i in range(4):
         shutil.copy(forms / "a.xlsx", inbox / f"copy{i}.xlsx")
-    assert cli("run", inbox, "--out", tmp_path / "out", "-q", "--fail-on", "none").returncode == 0
+    # without a store: a warning on every later copy, with the count and the first file only
+    assert cli("run", inbox, "--out", tmp_path / "out", "-q", "--fail-on", "none", "--store", "none").returncode == 0
     with open(tmp_path / "out" / "findings.csv", encoding="utf-8-sig") as fh:
         dups = [r for r in csv.DictReader(fh) if r["rule"] == "DUP-001"]
     assert [r["file"] for r in dups] == ["copy1.xlsx", "copy2.xlsx", "copy3.xlsx"]
+    assert {r["severity"] for r in dups} == {"warning"}
     assert "copy0.xlsx" in dups[2]["message"] and "第 4 份" in dups[2]["message"]
     assert "copy1.xlsx" not in dups[2]["message"] and "copy2.xlsx" not in dups[2]["message"]
     ret = load_workbook(tmp_path / "out" / "returns" / "copy3.xlsx")["问题清单"]
     assert not any("copy0" in str(c.value) for row in ret.iter_rows() for c in row)
+    # with the store (the default): the same bytes are one version, said as information
+    assert cli("run", inbox, "--out", tmp_path / "out2", "-q", "--fail-on", "none").returncode == 0
+    with open(tmp_path / "out2" / "findings.csv", encoding="utf-8-sig") as fh:
+        dups = [(r["file"], r["severity"], r["message"]) for r in csv.DictReader(fh) if r["rule"] == "DUP-001"]
+    assert dups == [(f"copy{i}.xlsx", "info", "与 copy0.xlsx 内容相同，是同一版本（第 1 版）") for i in (1, 2, 3)]
 
 
 def test_link_limit_degrades_visibly(tmp_path, monkeypatch):

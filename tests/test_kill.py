@@ -52,9 +52,11 @@ def inboxes(tmp_path_factory):
     old, new = base / "old", base / "new"
     old.mkdir()
     for i in range(30):
-        build(old / f"f{i:02d}.xlsx", seed=300 + i, plants=["identity"] if i % 2 else [])
+        # one unit each: the store beside OUT (a run's default) numbers a unit's versions across
+        # runs, and the expected set comes from a run on a fresh store
+        build(old / f"f{i:02d}.xlsx", seed=300 + i, unit=f"单位{i:02d}", plants=["identity"] if i % 2 else [])
     shutil.copytree(old, new)
-    build(new / "zz_new.xlsx", seed=399, plants=["identity"])
+    build(new / "zz_new.xlsx", seed=399, unit="新单位", plants=["identity"])
     (new / "f00.xlsx").unlink()
     ref = base / "ref"
     assert subprocess.run([*CLI, str(new), "--out", str(ref), "-q"], capture_output=True).returncode == 1

@@ -341,20 +341,24 @@ def duplicate(rule: Rule, P: Prepared):
 
 def _versions(rule: Rule, P: Prepared, versions: dict):
     """With the collection's store, which knows the order of every submission: a form that is
-    not its unit-year's first is information (version_message, version_severity), not a warning.
-    versions: uid → (第 N 版, the earlier versions' files)."""
+    not its unit-year's first is information (version_message, version_severity), not a warning;
+    a copy of a form met earlier in the run (the same bytes) is the same version (same_message).
+    versions: uid → (第 N 版, the earlier versions' files, that copy's first file or "")."""
     import dataclasses
 
-    as_info = dataclasses.replace(rule, severity=rule.params.get("version_severity", "info"),
-                                  message=rule.params.get("version_message", "第 {version} 版，替代 {earlier}"))
-    rows = [(uid, n, "、".join(earlier)) for uid, (n, earlier) in versions.items() if uid in P.units]
-    frame = make_frame(rows, ["uid", "version", "earlier"])
+    sev = rule.params.get("version_severity", "info")
+    later = dataclasses.replace(rule, severity=sev,
+                                message=rule.params.get("version_message", "第 {version} 版，替代 {earlier}"))
+    copy = dataclasses.replace(rule, severity=sev,
+                               message=rule.params.get("same_message", "与 {first} 内容相同，是同一版本（第 {version} 版）"))
+    rows = [(uid, n, "、".join(earlier), same) for uid, (n, earlier, same) in versions.items() if uid in P.units]
+    frame = make_frame(rows, ["uid", "version", "earlier", "same"])
 
     def detail(row):
         u = P.unit(row["uid"])
-        return [make_finding(as_info, u, block="unit", org="", field="unit", cell=u.get("f_unit@cell", ""),
-                             expected="", actual=u.get("unit", ""),
-                             extra={"version": row["version"], "earlier": row["earlier"]})]
+        return [make_finding(copy if row["same"] else later, u, block="unit", org="", field="unit",
+                             cell=u.get("f_unit@cell", ""), expected="", actual=u.get("unit", ""),
+                             extra={"version": row["version"], "earlier": row["earlier"], "first": row["same"]})]
     return frame, none_fail, detail, ["uid"]
 
 

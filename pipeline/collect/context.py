@@ -30,6 +30,7 @@ class VersionBook:
             self.paths: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
             for v in store.versions(tx, by_id):
                 self.paths[by_id[v["unit_year_id"]]].append((v["path"], v["sheet"], v["sha256"]))
+        self.met: dict[tuple, str] = {}   # (unit key, year, sha256, sheet) → the file this run met it in
 
     def key(self, name: str) -> str | None:
         """The unit's key (roster code, or the normalised name without a roster); None when a
@@ -38,9 +39,12 @@ class VersionBook:
         k = self.aliases.get(nk)
         return k if k is not None or self.has_roster else nk
 
-    def place(self, name: str, year: str, path: str, sheet: str, sha256: str = "") -> tuple[int, list[str]]:
-        """(N, the earlier versions' files) for this form as its unit-year's version N; a form
-        the store already has keeps its place. Call once per form, in the order received."""
+    def place(self, name: str, year: str, path: str, sheet: str,
+              sha256: str = "") -> tuple[int, list[str], str]:
+        """(N, the earlier versions' files, same) for this form as its unit-year's version N; a
+        form the store already has keeps its place. same: the other file of this run with the
+        very same content (a copy sent twice is one version), else "". Call once per form, in
+        the order received."""
         k = self.key(name) or name_key(name)
         seen = self.paths[(k, str(year))]
         for i, (p, sh, sha) in enumerate(seen):
@@ -49,11 +53,12 @@ class VersionBook:
         else:
             i = len(seen)
             seen.append((path, sheet, sha256))
-        return i + 1, list(dict.fromkeys(x[0] for x in seen[:i]))
+        first = self.met.setdefault((k, str(year), sha256 or path, sheet), path)
+        return i + 1, list(dict.fromkeys(x[0] for x in seen[:i])), first if first != path else ""
 
     def note(self, name: str, year: str, path: str, sheet: str, sha256: str = "") -> str | None:
         """'第 N 版，替代 …' when the form is not its unit-year's first, else None."""
-        n, earlier = self.place(name, year, path, sheet, sha256)
+        n, earlier, _ = self.place(name, year, path, sheet, sha256)
         return f"第 {n} 版，替代 {'、'.join(earlier)}" if n > 1 else None
 
 
@@ -88,7 +93,8 @@ def previous_year(store: Store, tx, pairs) -> dict:
 
 class RunContext:
     """prepare(frames, files) before each chunk's rules: the context validate() takes —
-    {"versions": uid → (N, earlier files) for forms past their unit-year's first,
+    {"versions": uid → (N, earlier files, the same content's first file in this run or "")
+                  for forms past their unit-year's first or sent twice,
      "previous": uid → last year's (figures, year, 通过), "notes": uid → {问题编号: 说明}}.
     The 说明 a returned copy carries are read here once (copy_notes) and recorded by the recorder."""
 
@@ -109,10 +115,10 @@ class RunContext:
             if not u.get("unit") or not u.get("year"):
                 continue
             r = by_file.get(u["file"])
-            n, earlier = self.book.place(u["unit"], str(u["year"]), u["file"], u["sheet"],
-                                         getattr(r, "sha256", "") or "")
-            if n > 1:
-                versions[u["uid"]] = (n, earlier)
+            n, earlier, same = self.book.place(u["unit"], str(u["year"]), u["file"], u["sheet"],
+                                               getattr(r, "sha256", "") or "")
+            if n > 1 or same:
+                versions[u["uid"]] = (n, earlier, same)
             k = self.book.key(u["unit"])
             if k is not None:
                 keyed[u["uid"]] = (k, str(u["year"]))

@@ -164,7 +164,7 @@ def worker_context(quick: bool = False):
     return mp.get_context("spawn")
 
 
-_STARTING = threading.Lock()   # _no_main_import swaps __main__'s attributes: one start at a time
+_STARTING = threading.RLock()   # _no_main_import swaps __main__'s attributes: one thread at a time
 
 
 @contextmanager
