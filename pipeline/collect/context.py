@@ -22,7 +22,7 @@ class VersionBook:
     versions — the forms of this run counted in, in the order the run meets them."""
 
     def __init__(self, store: Store, years: list[str] | None = None):
-        with store.transaction() as tx:
+        with store.reading() as tx:
             self.aliases = store.aliases(tx)
             self.has_roster = store.roster_size(tx) > 0
             rows = store.unit_years(tx) if not years else [r for y in years for r in store.unit_years(tx, y)]
@@ -123,7 +123,7 @@ class RunContext:
             if k is not None:
                 keyed[u["uid"]] = (k, str(u["year"]))
         st = self.store
-        with st.transaction() as tx:
+        with st.reading() as tx:
             last = previous_year(st, tx, set(keyed.values()))
             notes = self._notes(tx, {uid: keyed[uid] for uid in versions if uid in keyed}, frames, by_file)
         previous = {uid: last[p] for uid, p in keyed.items() if p in last}

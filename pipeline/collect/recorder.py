@@ -20,7 +20,7 @@ from .context import RunContext
 from .coverage import coverage
 from .diffs import changes
 from .notes import has_return_sheet, match_notes, read_notes
-from .states import collection
+from .states import UnitYear, collection, derive
 
 if TYPE_CHECKING:   # SQLAlchemy is loaded only when a store is opened
     from ..store.core import Store
@@ -48,8 +48,6 @@ class RunView:
     and changes.csv."""
     current: set            # forms that are their unit-year's current version (count in totals)
     superseded: set         # this run's forms that a later version replaces (history only)
-    states: dict            # form → the unit-year's state (未报 … 通过) when it is current
-    unit_years: list        # the UnitYears the run touched
     coverage: list          # Coverage per year of the run, when a roster exists
     changes: list           # changes.csv rows of the touched unit-years (collect/diffs.py)
 
@@ -146,21 +144,26 @@ class Recorder:
         done.wait()
         if self.error is not None:
             raise StoreError(f"收集库写入失败：{self.error}") from self.error
-        view = collection(self.store, ids=sorted({u for u, _ in self.touched.values()}))
-        by_id = {uy.id: uy for uy in view}
-        current, states = set(), {}
-        for form, (uy_id, sha) in self.touched.items():   # by content: paths differ between runs
-            cur = by_id[uy_id].current if uy_id in by_id else None
-            if cur is not None and cur["sha256"] == sha and cur["sheet"] == form[1]:
-                current.add(form)
-                states[form] = by_id[uy_id].state
-        years = sorted({uy.year for uy in view})
+        ids = sorted({u for u, _ in self.touched.values()})
+        with self.store.reading() as tx:   # which version is current needs no findings: cheap
+            rows = {r["id"]: r for r in self.store.unit_years_by_id(tx, ids)}
+            vers, acts = defaultdict(list), defaultdict(list)
+            for v in self.store.versions(tx, ids):
+                vers[v["unit_year_id"]].append(v)
+            for a in self.store.actions(tx, ids):
+                acts[a["unit_year_id"]].append(a)
+        cur = {i: derive(UnitYear(r["unit_key"], r["year"], {}, i, vers[i], acts[i]), 0).current
+               for i, r in rows.items()}
+        current = {form for form, (i, sha) in self.touched.items()   # by content: paths differ between runs
+                   if cur.get(i) is not None and cur[i]["sha256"] == sha and cur[i]["sheet"] == form[1]}
+        years = sorted({r["year"] for r in rows.values()})
         cov = []
         if self.has_roster and years:
             whole = [uy for y in years for uy in collection(self.store, y, roster_only=True)]
             cov = [coverage(whole, y) for y in years]
-        return RunView(current, set(self.touched) - current, states, view, cov,
-                       changes(self.store, view=view))
+        again = [i for i in ids if len(vers[i]) > 1]     # only these can have changes
+        return RunView(current, set(self.touched) - current, cov,
+                       changes(self.store, view=collection(self.store, ids=again)) if again else [])
 
     def finish(self) -> Recorded:
         self._q.put(None)

@@ -55,7 +55,7 @@ class Store:
                 files_dir = db.with_suffix(".files")
                 engine = sa.create_engine(url, connect_args={"timeout": 120})
                 sa.event.listen(engine, "connect", _sqlite_connect)
-                sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+                sa.event.listen(engine, "begin", _sqlite_begin)
             else:
                 engine = sa.create_engine(url, pool_pre_ping=True)
             store = cls(engine, files_dir)
@@ -86,6 +86,13 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
         with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A transaction that only reads: on SQLite a deferred one, which WAL lets run beside a
+        writer (a run asks the store before each chunk while its recorder writes the last)."""
+        with self.engine.connect().execution_options(selfeval_read=True) as conn, conn.begin():
             yield conn
 
     # ------------------------------------------------------------------ runs
@@ -333,6 +340,13 @@ class Store:
         if run_id is not None:
             q = q.where(S.unmatched.c.run_id == run_id)
         return _dicts(tx.execute(q))
+
+
+def _sqlite_begin(conn) -> None:
+    """Writes take the lock at BEGIN (concurrent runs queue instead of failing mid-way); reads
+    (Store.reading) do not."""
+    read = conn.get_execution_options().get("selfeval_read")
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
 
 def _sqlite_connect(dbapi_conn, _record) -> None:
