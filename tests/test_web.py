@@ -450,3 +450,30 @@ def test_a_sign_in_link(srv, tmp_path):
     finally:
         with _store(srv).transaction() as tx:
             D.update_account(tx, acc["id"], password=acc["password"])
+
+
+def test_the_self_check_asks_the_store_as_submitting_will(srv, tmp_path):
+    """The self-check before 上报 sees what submitting would record: the version it would be and
+    the cross-year rules against last year's submitted form (nothing is recorded by checking)."""
+    from collect_support import make_form, next_year, save
+
+    c = client(srv, "unit2")
+    first = make_form("岳阳市第二测试单位", year=2023, seed=61)
+    save(first, tmp_path / "2023.xlsx")
+    did = draft_id(upload(c, tmp_path / "2023.xlsx"))
+    page = c.get(f"/unit/draft/{did}")
+    assert "第 1 版" not in page.text and "XYR-" not in page.text
+    keys = re.findall(r'name="note:([^"]+)"', page.text)
+    r = c.post(f"/unit/draft/{did}", data={"csrf": csrf_of(page.text), "do": "submit",
+                                          **{f"note:{k}": NOTE for k in keys}})
+    assert r.status_code == 303, r.text[:800]
+    # the same year again: it would be the second version
+    save(make_form("岳阳市第二测试单位", year=2023, seed=62), tmp_path / "2023-改.xlsx")
+    page = c.get(f"/unit/draft/{draft_id(upload(c, tmp_path / '2023-改.xlsx'))}")
+    assert "第 2 版，替代 网上报送/" in page.text
+    # next year, its 上年结转 off last year's 累计结余 (last year not yet 通过: a warning)
+    save(next_year(first, carry_matches=False), tmp_path / "2024.xlsx")
+    page = c.get(f"/unit/draft/{draft_id(upload(c, tmp_path / '2024.xlsx'))}")
+    assert "XYR-001" in page.text and "2023年度自评表的累计结余" in page.text
+    uy = C.find(_store(srv), "002", "2023")
+    assert len(uy.versions) == 1 and C.find(_store(srv), "002", "2024") is None   # checking records nothing

@@ -21,11 +21,12 @@ class VersionBook:
     that): a unit's key from the name it wrote, and each form's place among its unit-year's
     versions — the forms of this run counted in, in the order the run meets them."""
 
-    def __init__(self, store: Store, years: list[str] | None = None):
+    def __init__(self, store: Store, units: list[str] | None = None):
+        """units: only these units' versions (a self-check of one unit's upload), else all."""
         with store.reading() as tx:
             self.aliases = store.aliases(tx)
             self.has_roster = store.roster_size(tx) > 0
-            rows = store.unit_years(tx) if not years else [r for y in years for r in store.unit_years(tx, y)]
+            rows = store.unit_years(tx) if units is None else [r for k in units for r in store.unit_years(tx, unit_key=k)]
             by_id = {r["id"]: (r["unit_key"], r["year"]) for r in rows}
             self.paths: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
             for v in store.versions(tx, by_id):
@@ -98,9 +99,9 @@ class RunContext:
      "previous": uid → last year's (figures, year, 通过), "notes": uid → {问题编号: 说明}}.
     The 说明 a returned copy carries are read here once (copy_notes) and recorded by the recorder."""
 
-    def __init__(self, store: Store, inbox: Path | None = None):
+    def __init__(self, store: Store, inbox: Path | None = None, units: list[str] | None = None):
         self.store, self.inbox = store, Path(inbox) if inbox else None
-        self.book = VersionBook(store)
+        self.book = VersionBook(store, units)
         self.copy_notes: dict[str, list[dict]] = {}   # file → the 说明 rows of its 问题清单
 
     def _path(self, r) -> Path:

@@ -130,7 +130,11 @@ class Desk:
         size = upload.stat().st_size
         base, path, rel = self._inbox(upload, sha)
         try:
-            rep = self._run(base / "in", base / "out", returns=False, summary=False)
+            # asked of the store as 上报 will be (its version number, last year's figures for the
+            # cross-year rules, the 说明 in force), nothing recorded: the self-check shows what
+            # submitting would record
+            ask = C.Preview(self.store, base / "in", units=[account["unit_key"]] if account.get("unit_key") else None)
+            rep = self._run(base / "in", base / "out", returns=False, summary=False, on_chunk=ask)
             res = rep.results[0]
             forms = [{"sheet": u["sheet"], "unit": u["unit"] or "", "year": str(u["year"] or "")}
                      for u in rep.unit_rows]
