@@ -22,6 +22,9 @@ def _write(path: Path, cls) -> None:
     ws.set_column(0, 5, 12)
     ws.set_column(9, 9, 10, amount)          # a column format: cells without their own use it
     ws.set_row(3, 40)                        # a row with its own height
+    ws.set_row(4, 30, fill)                  # a row format
+    ws.set_row(5, None, None, {"hidden": True})
+    ws.set_row(len(TEXTS) + 2, 25)           # a row of attributes only, no cells
     for r, text in enumerate(TEXTS):
         ws.write_string(r, 0, text)
         ws.write_number(r, 1, r * 1234.5678 - 3, amount)
@@ -31,8 +34,8 @@ def _write(path: Path, cls) -> None:
             ws.write_string(r, 4, text, fill)
         if r % 4 == 1:
             ws.write_blank(r, 5, None, fill)
-        if r == 5:
-            ws.write_comment(r, 1, "批注")
+        if r in (3, 5, 11):
+            ws.write_comment(r, 1, "批注")        # comments on rows with and without a height
         if r == 6:
             ws.write_url(r, 6, "external:returns/a.xlsx#'表'!C5", string="打开")
         if r == 7:

@@ -2,9 +2,9 @@
 
 At 10,000 units summary.xlsx holds about two million cells, and xlsxwriter spends most of its
 time per cell building attribute lists and escaping them one write() at a time. For a row of
-only numbers and plain text (no row format, no comment, no column format standing in for a
-cell's own) this writes the same XML in one write(); everything else goes through xlsxwriter's
-own code. tests/test_fastsheet.py checks the XML is byte-for-byte xlsxwriter's for every kind of
+only numbers and plain text (with or without a row height or format, and comments, which live in
+their own part; no column format standing in for a cell's own) this writes the same XML in one
+write(); everything else goes through xlsxwriter's own code. tests/test_fastsheet.py checks the XML is byte-for-byte xlsxwriter's for every kind of
 cell the summary writes, so a change inside xlsxwriter shows up there.
 
 One deliberate difference: xlsxwriter writes a plain string that looks like "<r>…</r>" as raw
@@ -24,25 +24,28 @@ class FastSheet(Worksheet):
     def _write_single_row(self, current_row_num=0) -> None:
         row_num = self.previous_row
         cells = self.table.get(row_num)
-        if not cells or row_num in self.row_info or row_num in self.comments:
+        if not cells:   # a row of attributes or comments only: xlsxwriter's own path
             return super()._write_single_row(current_row_num)
         parts = []
         r = str(row_num + 1)
+        info = self.row_info.get(row_num)
+        row_fmt = info.row_format if info is not None else None   # a cell without its own takes it
         for col in sorted(cells):
-            piece = self._fast_cell(r, col, cells[col])
+            piece = self._fast_cell(r, col, cells[col], row_fmt)
             if piece is None:
                 return super()._write_single_row(current_row_num)
             parts.append(piece)
         self.previous_row = current_row_num
-        self._write_row(row_num, None)
+        # a row's height or format is an attribute of its <row>; comments live in their own part
+        self._write_row(row_num, None, info)
         self.fh.write("".join(parts))
         self._xml_end_tag("row")
         self.table.clear()
 
-    def _fast_cell(self, r: str, col: int, cell) -> str | None:
+    def _fast_cell(self, r: str, col: int, cell, row_fmt=None) -> str | None:
         """The cell's XML, or None where xlsxwriter's own path is needed."""
         kind = cell.__class__.__name__
-        fmt = cell.format
+        fmt = cell.format or row_fmt
         if fmt is not None:
             style = f' s="{fmt._get_xf_index()}"'
         elif col in self.col_info and self.col_info[col].column_format is not None:
