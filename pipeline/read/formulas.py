@@ -5,6 +5,7 @@ Anything beyond that returns None: an uncomputed formula is never read as 0.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from decimal import Decimal, DivisionByZero, InvalidOperation
 
 _TOKEN = re.compile(
@@ -16,6 +17,7 @@ class _Unsupported(Exception):
     pass
 
 
+@lru_cache(maxsize=8192)   # the same references and formulas come back in every form of a template
 def _rc(ref: str) -> tuple[int, int]:
     ref = ref.replace("$", "").upper()
     m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
@@ -25,7 +27,8 @@ def _rc(ref: str) -> tuple[int, int]:
     return int(m.group(2)) - 1, col - 1
 
 
-def tokenize(text: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=8192)
+def tokenize(text: str) -> tuple[tuple[str, str], ...]:
     out, pos = [], 0
     text = text.strip().lstrip("=")
     while pos < len(text):
@@ -37,7 +40,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
         kind = m.lastgroup
         out.append((kind, m.group(kind)))
         pos = m.end()
-    return out
+    return tuple(out)
 
 
 def evaluate(text: str, cell_value) -> Decimal | None:

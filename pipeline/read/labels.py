@@ -43,6 +43,7 @@ def norm(text: str) -> str:
     return s.strip(":")
 
 
+@lru_cache(maxsize=65536)
 def strip_enum(name: str) -> str:
     """'2、二级机构1' → '二级机构1' (for comparing org names, never for output)."""
     return _ENUM.sub("", norm(name))
@@ -72,6 +73,7 @@ class Labels:
         self.all_facts = set().union(*self.facts.values())
         self.section_words = set().union(*(self.facts.get(k, set()) for k in (
             "score", "grade", "indicator_header", "goals_expected")))
+        self._summary_of: dict[str, bool] = {}   # org text → is_summary, memoised
         self._fact_index: dict[str, str] = {}
         for key, words in reversed(list(self.facts.items())):
             for w in words:
@@ -83,8 +85,13 @@ class Labels:
         return self._fact_index.get(label)
 
     def is_summary(self, org: str) -> bool:
-        n = strip_enum(org)
-        return n in self.summary or any(w in n for w in self.summary_contains)
+        hit = self._summary_of.get(org)
+        if hit is None:   # asked of every org row, by the locator and the summary marking
+            if len(self._summary_of) > 65536:
+                self._summary_of.clear()
+            n = strip_enum(org)
+            hit = self._summary_of[org] = n in self.summary or any(w in n for w in self.summary_contains)
+        return hit
 
     def is_subtotal(self, org: str) -> bool:
         return strip_enum(org) in self.subtotal

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from decimal import Decimal
 
@@ -285,7 +286,7 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
     row and subtotals marked by summary.py."""
     rows: list[OrgRow] = []
     c = t.anchor[1]
-    number, raw, block = sv.number, sv.raw, t.block  # per-cell loop
+    amount, block = sv.amount, t.block  # per-cell loop
     groups: dict[str, list[tuple[int, str]]] = {}
     for cc, (fld, m) in t.measures.items():
         groups.setdefault(m, []).append((cc, fld))
@@ -334,13 +335,12 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
                          position=n_data, measure=m)
             amounts = row.amounts
             for cc, fld in cols:
-                rc = (r, cc)
-                value, status, note = number(rc)
+                value, status, note, raw = amount((r, cc))
                 if value is not None and (convert or note[:1] == "元"):
                     f = factor if convert else _YUAN
                     value = value / f if value else _ZERO
                     note = (("千元" if t.factor == 10 else "元") + "→万元 " + note.removeprefix("元")).strip()
-                amounts[fld] = Amount(block, fld, value, a1(r, cc), raw(rc), status, note)
+                amounts[fld] = Amount(block, fld, value, a1(r, cc), raw, status, note)
             rows.append(row)
         n_data += 1
     mark_summary(rows, lab)
@@ -354,9 +354,16 @@ def _title_line(sv: SheetView, lab: Labels, r: int, text: str, cols, stop_rows: 
     nxt = next((s for s in (r + 1, r + 2, r + 3) if s in stop_rows), None)
     if nxt is None or lab.is_summary(text) or lab.is_subtotal(text):
         return False
-    if not (_HEADING.match(text) or any(w in text for ws in lab.titles.values() for w in ws)):
+    if not _names_table(text, lab):
         return False
     return all(sv.is_empty((rr, cc)) for rr in range(r, nxt) for cc in cols)
+
+
+@lru_cache(maxsize=8192)
+def _names_table(text: str, lab: Labels) -> bool:
+    """A heading (（三）…, 三、…) or a table's name (三公经费); asked of every org row just above
+    the next table, and the same org names come back form after form."""
+    return bool(_HEADING.match(text) or any(w in text for ws in lab.titles.values() for w in ws))
 
 
 def _section_row(sv: SheetView, lab: Labels, r: int, c: int, cols, org_label: str) -> bool:

@@ -57,6 +57,7 @@ def unit_decl(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+@lru_cache(maxsize=8192)
 def unit_in(text: str) -> str | None:
     """A unit stated inside a title or header cell: 收入情况（元）, 金额（万元）, …单位：元."""
     s = unicodedata.normalize("NFKC", text)
