@@ -62,6 +62,12 @@ class Prepared:
     def unit(self, uid) -> dict:
         return self.units[int(uid)]
 
+    def close(self) -> None:
+        """Drop what the chunk's checks cached: the indicator analysis refers back to this object,
+        and a run pauses Python's cyclic GC (run.py), so a cycle would keep every chunk's frames
+        (about 100 KB a form) until the run ends."""
+        self.__dict__.clear()
+
 
 def _org(row, block: str) -> str:
     return row.get(f"{block}@org") or row.get("org") or ""

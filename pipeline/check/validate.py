@@ -59,6 +59,7 @@ def validate(frames: Frames, pack: RulePack, timings: dict | None = None,
         if timings is not None:
             timings[rule.kind] = timings.get(rule.kind, 0.0) + time.perf_counter() - t2 + t1 - t0
             timings["pandera"] = timings.get("pandera", 0.0) + t2 - t1
+    prepared.close()
     findings = sort_findings(findings)
     notes = (context or {}).get("notes") or {}
     for f, k in zip(findings, finding_keys(findings)):
