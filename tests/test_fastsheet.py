@@ -42,6 +42,9 @@ def _write(path: Path, cls) -> None:
             ws.write_formula(r, 7, "=SUM(B1:B7)", amount, 12.5)
         if r == 8:
             ws.write_number(r, 9, 7)                 # takes the column format
+        if r in (4, 10):
+            ws.write_string(r, 9, "列格式下的文字")      # text under the column format (and a row format)
+            ws.write_blank(r, 8, None, amount)
         if r == 9:
             ws.write_number(r, 70, 1)                # beyond the cached column letters
     wb.close()

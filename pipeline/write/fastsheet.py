@@ -2,9 +2,9 @@
 
 At 10,000 units summary.xlsx holds about two million cells, and xlsxwriter spends most of its
 time per cell building attribute lists and escaping them one write() at a time. For a row of
-only numbers and plain text (with or without a row height or format, and comments, which live in
-their own part; no column format standing in for a cell's own) this writes the same XML in one
-write(); everything else goes through xlsxwriter's own code. tests/test_fastsheet.py checks the XML is byte-for-byte xlsxwriter's for every kind of
+only numbers, plain text and formatted blanks (with or without a row height or format, a column
+format, and comments, which live in their own part) this writes the same XML in one write();
+everything else (formulas) goes through xlsxwriter's own code. tests/test_fastsheet.py checks the XML is byte-for-byte xlsxwriter's for every kind of
 cell the summary writes, so a change inside xlsxwriter shows up there.
 
 One deliberate difference: xlsxwriter writes a plain string that looks like "<r>…</r>" as raw
@@ -45,16 +45,15 @@ class FastSheet(Worksheet):
     def _fast_cell(self, r: str, col: int, cell, row_fmt=None) -> str | None:
         """The cell's XML, or None where xlsxwriter's own path is needed."""
         kind = cell.__class__.__name__
-        fmt = cell.format or row_fmt
-        if fmt is not None:
-            style = f' s="{fmt._get_xf_index()}"'
-        elif col in self.col_info and self.col_info[col].column_format is not None:
-            return None
-        else:
-            style = ""
+        fmt = cell.format or row_fmt     # xlsxwriter's order: the cell's, the row's, the column's
+        if fmt is None and col in self.col_info:
+            fmt = self.col_info[col].column_format
+        style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
         ref = (_COLS[col] if col < 64 else xl_col_to_name(col)) + r
         if kind == "Number":
             return f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>'
+        if kind == "Blank":   # a filled cell without a value (明细's flagged blanks)
+            return f'<c r="{ref}"{style}/>'
         if kind != "String" or not self.constant_memory:
             return None
         s = cell.string
