@@ -28,11 +28,13 @@ def read_facts(sv: SheetView, lab: Labels, form: UnitForm, structural) -> None:
     report sections (parse.py)."""
     found: set[str] = set()
     years: list[tuple[int, tuple, str, str]] = []   # (priority, rc, year, raw)
-    for rc in sorted(sv.labels):
-        label = sv.labels[rc]
-        key = lab.fact_of(label)
-        if key is None and ":" not in label and "年" not in label:
-            continue  # most texts are neither a label, nor `label：value`, nor a year
+    fact_of = lab.fact_of
+    # most texts are neither a label, nor `label：value`, nor a year: filtered in one pass
+    known = lab.fact_labels
+    cands = [(rc, label) for rc, label in sv.labels.items() if label in known or ":" in label or "年" in label]
+    cands.sort()
+    for rc, label in cands:
+        key = fact_of(label)
         raw = sv.text(rc)
         if key is not None:
             if key in found:

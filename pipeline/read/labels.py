@@ -74,12 +74,23 @@ class Labels:
         self.section_words = set().union(*(self.facts.get(k, set()) for k in (
             "score", "grade", "indicator_header", "goals_expected")))
         self._summary_of: dict[str, bool] = {}   # org text → is_summary, memoised
+        self._memo: dict[str, dict] = {}
         self._fact_index: dict[str, str] = {}
         for key, words in reversed(list(self.facts.items())):
             for w in words:
                 self._fact_index[w] = key  # the first key listing a word wins
+        self.fact_labels = frozenset(self._fact_index)
         inline = [w for k in INLINE_FACTS for w in data["facts"].get(k, [])]
         self.inline = label_pattern(inline) if inline else None
+
+    def memo(self, name: str) -> dict:
+        """A table of per-text results the reader works out once for many forms (locate.py),
+        emptied when it grows past what one template family needs (a run sees new org names
+        and narratives in every form)."""
+        table = self._memo.get(name)
+        if table is None or len(table) > 65536:
+            table = self._memo[name] = {}
+        return table
 
     def fact_of(self, label: str) -> str | None:
         return self._fact_index.get(label)

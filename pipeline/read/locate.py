@@ -117,24 +117,31 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
     field_row: dict[int, int] = {}
     texts: list[str] = []
     head_cells: list[tuple[int, int]] = []
+    words: list[str] = []
+    # every column right of the anchor times every header row: the lookups bound once
+    cover_get, label_get, value_get = sv.cover.get, sv.labels.get, sv.g.values.get
+    measure_get, field_get = lab.measures.get, lab.fields.get   # = lab.measure_of, lab.fields.get
+    upward = header_rows[::-1]
     for cc in range(c2 + 1, sv.g.ncols):
         own_keys = None
         inherited = None
-        for hr in reversed(header_rows):
-            tl = sv.top_left((hr, cc))
-            t = sv.label(tl)
+        for hr in upward:
+            rc = (hr, cc)
+            tl = cover_get(rc, rc)
+            t = label_get(tl)
             if not t:
                 continue
-            if tl == (hr, cc):
-                texts.append(str(sv.g.values.get(tl)))
+            if tl == rc:
+                texts.append(str(value_get(tl)))
                 head_cells.append(tl)
-            m = lab.measure_of(t)
+                words.append(t)   # norm() of that text: a label is the normalised text
+            m = measure_get(t)
             if m is not None:
                 meas.setdefault(cc, m)
                 continue
-            keys = lab.fields.get(t)
+            keys = field_get(t)
             if keys and own_keys is None and inherited is None:
-                if tl == (hr, cc):
+                if tl == rc:
                     own_keys = keys
                     field_row[cc] = hr
                 elif tl[0] == hr:
@@ -186,7 +193,7 @@ def _table_at(sv: SheetView, lab: Labels, anchor) -> Table | None:
         unit, unit_text, unit_cell = _unit_above(sv, anchor)
     factor = UNIT_FACTOR.get(unit, 1)
     return Table(block, anchor, columns, first, last, factor != 1, title, measures, factor,
-                 unit_text, unit_cell, frozenset(norm(x) for x in texts))
+                 unit_text, unit_cell, frozenset(words))
 
 
 def _inherit_fields(sv: SheetView, cands, meas, field_row) -> None:
@@ -232,7 +239,16 @@ def _heads_column(sv: SheetView, tl, first: int) -> bool:
 
 def _rows_above(sv: SheetView, r: int) -> list[tuple[int, list[tuple[int, object]]]]:
     """The (up to three) rows just above row r, nearest first, each as its (col, value) cells in
-    column order, up to a row of figures (the table before)."""
+    column order, up to a row of figures (the table before). Asked for a table's title and
+    again for its unit: kept per sheet."""
+    key = ("rows_above", r)
+    hit = sv.cache.get(key)
+    if hit is None:
+        hit = sv.cache[key] = _scan_rows_above(sv, r)
+    return hit
+
+
+def _scan_rows_above(sv: SheetView, r: int) -> list[tuple[int, list[tuple[int, object]]]]:
     values, ncols = sv.g.values, sv.g.ncols
     out = []
     for rr in (r - 1, r - 2, r - 3):
@@ -262,6 +278,16 @@ def _unit_above(sv: SheetView, anchor) -> tuple[str | None, str, str]:
 
 
 def _choose_block(cands: dict[int, set[str]], title: str, lab: Labels) -> str | None:
+    # the same header (the same field-key sets of lab.fields, which lab keeps alive) and title
+    # come back in every form of a template
+    memo = lab.memo("block")
+    key = (tuple(map(id, cands.values())), title)
+    if key not in memo:
+        memo[key] = _score_block(cands, title, lab)
+    return memo[key]
+
+
+def _score_block(cands: dict[int, set[str]], title: str, lab: Labels) -> str | None:
     score: dict[str, int] = {}
     for keys in cands.values():
         blocks = {k.split(".")[0] for k in keys}
@@ -296,7 +322,9 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
     factor = Decimal(t.factor)
     all_cols = list(t.measures)
     first_col = min(all_cols)
-    merge_at = sv.merge_at
+    merge_at, formulas, org_header = sv.merge_at, sv.g.formulas, lab.org_header
+    cover_get, label_get, text = sv.cover.get, sv.labels.get, sv.text   # = top_left, label
+    near_stop = {s - d for s in stop_rows for d in (1, 2, 3)}   # rows up to 3 above the next table
     skip_to = -1
     n_data = 0
     marks = sv.cache.get("section_rows")
@@ -307,17 +335,19 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
             continue
         if r in stop_rows:
             break
-        tl = sv.top_left((r, c))
+        rc = (r, c)
+        tl = cover_get(rc, rc)
         if tl[1] < c:
             break  # a title merged across the table: the next section starts
-        if tl in merge_at and tl == (r, c) and merge_at[tl][3] >= first_col:
+        own = tl == rc
+        if own and tl in merge_at and merge_at[tl][3] >= first_col:
             break  # a title from the org column across the amount columns: （三）三公经费
-        org_label = sv.label((r, c))
-        if org_label in lab.org_header or (r in marks and _section_row(sv, lab, r, c, all_cols, org_label)):
+        org_label = label_get(rc, "")
+        if org_label in org_header or (r in marks and _section_row(sv, lab, r, c, all_cols, org_label)):
             break
-        org_raw = sv.text((r, c)) if tl == (r, c) else ""
-        if not org_raw and tl == (r, c) and (r, c) in sv.g.formulas:
-            org_raw = _formula_text(sv, (r, c), t.block, issues)
+        org_raw = text(rc) if own else ""
+        if not org_raw and own and rc in formulas:
+            org_raw = _formula_text(sv, rc, t.block, issues)
         if not org_raw and all(sv.is_empty((r, cc)) for cc in all_cols):
             if _text_left(sv, r, c):
                 break  # a section title in the columns left of the table
@@ -326,14 +356,12 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
                 break
             skip_to = nxt  # a blank row inside the table: the org rows go on below it
             continue
-        if org_raw and (r + 1 in stop_rows or r + 2 in stop_rows or r + 3 in stop_rows) and \
-                _title_line(sv, lab, r, org_label, all_cols, stop_rows):
+        if org_raw and r in near_stop and _title_line(sv, lab, r, org_label, all_cols, stop_rows):
             break  # （三）三公经费 just above the next table: its title, not an org
-        org_cell = sv.ref((r, c))
+        org_cell = a1(r, c)
         for m, cols in ordered:
-            row = OrgRow(block=t.block, org=org_raw, org_cell=org_cell, is_summary=False,
-                         position=n_data, measure=m)
-            amounts = row.amounts
+            amounts: dict[str, Amount] = {}
+            rows.append(OrgRow(block, org_raw, org_cell, False, n_data, amounts, m))
             for cc, fld in cols:
                 value, status, note, raw = amount((r, cc))
                 if value is not None and (convert or note[:1] == "元"):
@@ -341,7 +369,6 @@ def read_rows(sv: SheetView, lab: Labels, t: Table, stop_rows: set[int],
                     value = value / f if value else _ZERO
                     note = (("千元" if t.factor == 10 else "元") + "→万元 " + note.removeprefix("元")).strip()
                 amounts[fld] = Amount(block, fld, value, a1(r, cc), raw, status, note)
-            rows.append(row)
         n_data += 1
     mark_summary(rows, lab)
     return rows
@@ -390,19 +417,25 @@ def _section_row(sv: SheetView, lab: Labels, r: int, c: int, cols, org_label: st
 
 def _section_marks(sv: SheetView, lab: Labels) -> dict[int, list[tuple[int, str]]]:
     """Per row, the cells that can end a table: (col, label | heading | colon)."""
-    stop = lab.all_facts | lab.org_header
+    kinds = lab.memo("mark_kind")   # label text → kind ("" for none), across forms
     marks: dict[int, list[tuple[int, str]]] = {}
     for (r, cc), t in sv.labels.items():
-        if t in stop:
-            kind = "label"
-        elif ":" in t and _COLON_LABEL.match(t):
-            kind = "colon"
-        elif "、" in t and _SECTION.match(t):
-            kind = "heading"
-        else:
-            continue
-        marks.setdefault(r, []).append((cc, kind))
+        kind = kinds.get(t)
+        if kind is None:
+            kind = kinds[t] = _mark_kind(lab, t)
+        if kind:
+            marks.setdefault(r, []).append((cc, kind))
     return marks
+
+
+def _mark_kind(lab: Labels, t: str) -> str:
+    if t in lab.all_facts or t in lab.org_header:
+        return "label"
+    if ":" in t and _COLON_LABEL.match(t):
+        return "colon"
+    if "、" in t and _SECTION.match(t):
+        return "heading"
+    return ""
 
 
 def _formula_text(sv: SheetView, rc, block: str, issues: list | None) -> str:

@@ -26,7 +26,7 @@ class SheetView:
             rc: norm(v) for rc, v in grid.values.items() if isinstance(v, str)}
         self._num_cache: dict[tuple[int, int], tuple] = {}
         self._visiting: set[tuple[int, int]] = set()
-        self.cache: dict[str, object] = {}   # per-sheet indexes a locator builds once
+        self.cache: dict[object, object] = {}   # per-sheet indexes a locator builds once
 
     # -- geometry -------------------------------------------------------------------------
     def top_left(self, rc: tuple[int, int]) -> tuple[int, int]:
@@ -73,7 +73,12 @@ class SheetView:
 
     def text(self, rc) -> str:
         v = self.g.values.get(rc)
-        return "" if v is None else (str(v).strip() if not isinstance(v, float) else self.raw(rc))
+        if v is None:
+            return ""
+        kind = type(v)
+        if kind is str:
+            return v.strip()
+        return self.raw(rc) if kind is float else str(v).strip()
 
     def is_empty(self, rc) -> bool:
         return rc not in self.g.values and rc not in self.g.formulas and rc not in self.g.errors

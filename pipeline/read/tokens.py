@@ -41,6 +41,7 @@ def year_line(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+@lru_cache(maxsize=4096)
 def year_in(text: str) -> str | None:
     """A year written inside a longer text (a title: 2021年度部门整体支出绩效自评表)."""
     m = _YEAR.search(cn_digits(unicodedata.normalize("NFKC", text)))
