@@ -44,3 +44,29 @@ def test_summary_memo_matches_rule():
         n = strip_enum(org)
         rule = n in lab.summary or any(w in n for w in lab.summary_contains)
         assert lab.is_summary(org) is rule and lab.is_summary(org) is rule   # computed, then memoised
+
+
+def test_plain_text_numbers_as_the_general_path(monkeypatch):
+    import random
+    import re
+
+    from pipeline.read import numbers
+
+    texts = ["1", "12.50", "1,234.50", " 999.99 ", ",5", "5,", "0012", "0.0", "1,2,3", "12.", ".5",
+             "1e5", "\t7\n", "00.00", "1,,2", "9,999,999.99", "12 34", "-5", "+5", "(5)", "5元", "٣"]
+    rnd = random.Random(7)
+    texts += ["".join(rnd.choice("0123456789,. \t-") for _ in range(rnd.randint(1, 9))) for _ in range(3000)]
+    texts += ["".join(rnd.choice("0123456789１２．，,. 　万元万元¥△()（）٣") for _ in range(rnd.randint(1, 9)))
+              for _ in range(6000)]
+    texts += ["１２．５", "9，999，999．99", "12.5万元", "1,234万元", " 12 万元", "5,万元", "12万元整", "٣٤"]
+    def outcome(t):
+        try:
+            a = numbers.parse_amount(t)
+            return a, str(a[0])
+        except IndexError:   # "，" or "¥" alone: the general path raises, before and after
+            return "IndexError"
+    fast = [outcome(t) for t in texts]
+    monkeypatch.setattr(numbers, "_PLAIN", re.compile(r"(?!)"))   # never matches: the general path only
+    general = [outcome(t) for t in texts]
+    for t, a, b in zip(texts, fast, general):
+        assert a == b, t

@@ -11,6 +11,7 @@ BLANK_MARKS = {"-", "--", "—", "——", "/", "\\", "无", "空", "-/-", "不�
 _NUM = re.compile(r"^([+-]?)(\d+(?:\.\d*)?|\.\d+)(.*)$", re.S)
 _PAREN_NEG = re.compile(r"^\((\d+(?:\.\d*)?|\.\d+)\)(?:万元)?$")
 _NEG_MARKS = "△▲"
+_PLAIN = re.compile(r"([0-9,]*[0-9](?:\.[0-9]+)?)(?:万元)?")
 _ZERO = Decimal(0)
 _INF = float("inf")
 
@@ -42,6 +43,9 @@ def parse_amount(value: object) -> tuple[Decimal | None, str, str]:
             return None, "text", ""
         return to_decimal(value), "ok", ""
     s = unicodedata.normalize("NFKC", str(value)).strip()
+    m = _PLAIN.fullmatch(s)
+    if m:   # 1234.50, 1,234.50, １２．５, 12.5万元: what most text amounts are, the steps below in one
+        return Decimal(m.group(1).replace(",", "")), "ok", ""
     if not s:
         return None, "blank", ""
     if s in BLANK_MARKS:

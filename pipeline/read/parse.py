@@ -90,7 +90,9 @@ def parse_book(book: Book, rel: str, lab: Labels | None = None) -> list[UnitForm
 
 def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
     tables = find_tables(sv, lab)
-    has_title = any(FORM_TITLE in t for t in sv.labels.values())
+    # one substring search over the sheet's labels (norm() leaves no line break in a label,
+    # so no match spans two of them)
+    has_title = FORM_TITLE in "\n".join(sv.labels.values())
     if not tables and not has_title and not _has_sections(sv, lab):
         return None
     form = UnitForm(file=rel, sheet=sv.g.name)
@@ -112,7 +114,7 @@ def parse_sheet(sv: SheetView, lab: Labels, rel: str) -> UnitForm | None:
         if row.block in yuan_tables:
             continue  # one issue for the whole table, above
         for amt in row.amounts.values():
-            if amt.note.startswith("元→万元"):
+            if amt.note and amt.note.startswith("元→万元"):   # most cells have no note
                 form.issues.append(Issue("YUAN_CONVERTED", amt.cell, row.block, amt.field, row.org, amt.raw,
                                          f"{amt.cell} 注明“元”（{amt.raw}），已换算为万元"))
     for block in BLOCK_FIELDS:
@@ -131,7 +133,7 @@ def _has_sections(sv: SheetView, lab: Labels) -> bool:
     """A continuation sheet without the form's title (绩效指标完成情况表): the score, the grade or
     the indicator table's header."""
     words = lab.section_words
-    return any(t in words for t in sv.labels.values())
+    return not words.isdisjoint(sv.labels.values())
 
 
 def _value_right(sv: SheetView, rc, lab: Labels) -> Fact | None:
