@@ -51,8 +51,15 @@ def indicators(sv: SheetView, lab: Labels, form: UnitForm, rc) -> None:
     if target_col is None:
         return
     stop = lab.facts["score"] | lab.facts["grade"] | lab.facts["evaluator_name"]
+    # the rows holding a stop label in columns 0..target_col, from one pass over the labels
+    # (an empty word in stop would match every unlabelled cell: then cell by cell)
+    if "" in stop:
+        stop_rows = {rr for rr in range(sv.g.nrows)
+                     if any(sv.label((rr, cc)) in stop for cc in range(0, target_col + 1))}
+    else:
+        stop_rows = {rr for (rr, cc), t in sv.labels.items() if cc <= target_col and t in stop}
     for rr in range(sv.span(rc)[2] + 1, sv.g.nrows):
-        if any(sv.label((rr, cc)) in stop for cc in range(0, target_col + 1)):
+        if rr in stop_rows:
             break
         if sv.top_left((rr, c))[1] < c:
             break

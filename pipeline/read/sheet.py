@@ -93,18 +93,22 @@ class SheetView:
 
     def amount(self, rc) -> tuple[Decimal | None, str, str, str]:
         """number(rc) and raw(rc) at once. read_rows asks this of every amount cell, and nearly
-        all of them are a stored finite float or empty, with no formula or error: those skip
-        the general path (and its cache), with the same results."""
+        all of them are a stored finite float, a text or empty, with no formula or error: those
+        skip the general path (and its cache), with the same results."""
         g = self.g
         v = g.values.get(rc)
-        if (v is None or (type(v) is float and v - v == 0.0)) and rc not in g.formulas and rc not in g.errors:
+        if rc not in g.formulas and rc not in g.errors:
             if v is None:
                 return None, "blank", "", ""
-            if v.is_integer():
-                i = int(v)
-                return Decimal(i), "ok", "", str(i)
-            s = repr(v)   # to_decimal's shortest repr, which is also str(v), the raw text
-            return Decimal(s), "ok", "", s
+            kind = type(v)
+            if kind is float and v - v == 0.0:   # finite
+                if v.is_integer():
+                    i = int(v)
+                    return Decimal(i), "ok", "", str(i)
+                s = repr(v)   # to_decimal's shortest repr, which is also str(v), the raw text
+                return Decimal(s), "ok", "", s
+            if kind is str:   # a number typed as text: its own text is the raw
+                return (*parse_amount(v), v)
         value, status, note = self.number(rc)
         return value, status, note, self.raw(rc)
 
