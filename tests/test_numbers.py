@@ -28,6 +28,9 @@ from pipeline.read.numbers import parse_amount
     (None, None, "blank", ""),
     ("", None, "blank", ""),
     ("—", None, "blank", "mark"),
+    ("，", None, "text", ""),       # only a separator: text (it once raised IndexError and lost the file)
+    (" , ", None, "text", ""),
+    ("¥", None, "text", ""),
 ])
 def test_parse_amount(raw, value, status, note):
     v, s, n = parse_amount(raw)
@@ -75,3 +78,21 @@ def test_formula_chains_and_cycles_end_without_a_value():
     assert sv.number((0, 0))[:2] == (None, "formula")
     assert sv.number((4990, 0)) == (Decimal(11), "ok", "公式计算")
     assert sv.number((0, 1))[:2] == (None, "formula")
+
+
+def test_a_lone_separator_in_an_amount_cell_is_a_finding_not_a_lost_file(tmp_path):
+    from conftest import build
+    from openpyxl import load_workbook
+
+    from pipeline.run import run
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    form = build(inbox / "a.xlsx", seed=3, writer="op")
+    wb = load_workbook(inbox / "a.xlsx")
+    ref = next(c for c in form.cells if c["block"] == "income" and c["field"] == "other" and not c.get("blank"))
+    wb[ref["sheet"]][ref["cell"]] = "，"
+    wb.save(inbox / "a.xlsx")
+    report = run(inbox, tmp_path / "out", jobs=1, returns=False)
+    assert [r.status for r in report.results] == ["accepted"]
+    assert ("TXT-001", ref["cell"]) in {(f.rule, f.cell) for f in report.findings}

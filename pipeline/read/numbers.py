@@ -51,6 +51,8 @@ def parse_amount(value: object) -> tuple[Decimal | None, str, str]:
     if s in BLANK_MARKS:
         return None, "blank", "mark"
     s = s.replace(",", "").replace(" ", "").replace("\u3000", "")
+    if not s:   # only separators (",", "，"): text, not a number and never a crash
+        return None, "text", ""
     if s[0] in "¥$":  # ¥1,234.50 / ￥ (NFKC ¥)
         s = s[1:]
         if not s:
