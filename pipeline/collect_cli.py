@@ -160,9 +160,19 @@ def status(state: Optional[str] = typer.Option(None, "--state", help="只列此�
                   str(n["warning"]), str(ok), last, nxt)
     console.print(t)
     _unmatched(st)
+    _unfinished(st)
     stale = [(uy, s) for uy in rows for s in uy.stale_notes]
     for uy, s in stale:
         console.print(f"[yellow]失效的说明：{uy.name}（{uy.year}年度）{s['key']}：“{s['text']}”——对应的问题在现行版本中已不存在[/]")
+
+
+def _unfinished(st) -> None:
+    """Runs that never closed (killed, or still going): the versions they recorded stay."""
+    with st.transaction() as tx:
+        runs = [r for r in st.runs(tx) if r["status"] == "running"]
+    for r in runs:
+        console.print(f"[yellow]汇总 #{r['id']}（{C._local(r['started'])} 开始，{r['who']}，输入 {r['inbox']}）"
+                      "未正常结束或仍在进行：它已记录的版本留在收集库中；如该次汇总已中断，请重新运行汇总[/]")
 
 
 def _unmatched(st) -> None:

@@ -110,3 +110,25 @@ def test_recording_rerun_roster_and_failed_runs(tmp_path: Path, store_url: str):
         n = tx.execute(sa.text("SELECT count(*) FROM version")).scalar()
     assert n == 4
     st.close()
+
+
+def test_status_names_a_run_that_never_finished(tmp_path: Path, store_url: str):
+    """A run killed outright cannot take its versions back: `status` says so."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    st = Store.open(store_url)
+    inbox = tmp_path / "in"
+    save(make_form("市甲局", seed=1), inbox / "甲.xlsx")
+    rec = C.Recorder(st, inbox, tmp_path / "out", pack=load_pack())
+    run(inbox, tmp_path / "out", jobs=1, returns=False, on_chunk=rec)
+    rec._q.put(None)       # the writer stops as at the end of a run, but the run is never closed
+    rec._t.join()
+    r = CliRunner().invoke(app, ["status", "--store", store_url])
+    assert r.exit_code == 0, r.output
+    assert f"汇总 #{rec.run_id}" in r.output and "未正常结束或仍在进行" in r.output
+    rec.finish()
+    r = CliRunner().invoke(app, ["status", "--store", store_url])
+    assert "未正常结束" not in r.output
+    st.close()
