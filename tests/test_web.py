@@ -477,3 +477,32 @@ def test_the_self_check_asks_the_store_as_submitting_will(srv, tmp_path):
     assert "XYR-001" in page.text and "2023年度自评表的累计结余" in page.text
     uy = C.find(_store(srv), "002", "2023")
     assert len(uy.versions) == 1 and C.find(_store(srv), "002", "2024") is None   # checking records nothing
+
+
+def test_pages_are_not_held_up_by_a_run_writing_the_store(srv):
+    """A `selfeval run --store` writing the same SQLite file holds its write lock for a chunk at
+    a time; the desk's reads (the account behind every request, the unit's pages) go on beside
+    it (WAL) instead of queueing behind it."""
+    import threading
+
+    c = client(srv, "unit1")
+    st = C.open_store(str(srv.tmp / "desk.db"))   # another connection, as another process's run
+    held, release = threading.Event(), threading.Event()
+
+    def writer():
+        with st.transaction() as tx:          # BEGIN IMMEDIATE: the write lock, as a run's chunk
+            tx.exec_driver_sql("SELECT 1")
+            held.set()
+            release.wait(20)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        assert held.wait(10)
+        t0 = time.monotonic()
+        r = c.get("/unit", timeout=8)
+        assert r.status_code == 200 and time.monotonic() - t0 < 5
+    finally:
+        release.set()
+        t.join()
+        st.close()

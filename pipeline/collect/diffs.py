@@ -68,7 +68,7 @@ def changes(store: Store, year: str | None = None, view: list[UnitYear] | None =
     min_chars = int(settings()["explain_min_chars"])
     view = [uy for uy in (collection(store, year) if view is None else view) if uy.current and uy.number > 1]
     out = []
-    with store.transaction() as tx:
+    with store.reading() as tx:
         for uy in view:
             prev = uy.versions[uy.number - 2]
             pf = [f for f in store.findings(tx, [prev["id"]])]

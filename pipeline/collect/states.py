@@ -109,7 +109,7 @@ def collection(store: Store, year: str | None = None, *, unit_key: str | None = 
     """Every unit-year (of one year, or all; or just those ids), roster units with nothing
     received as 未报 (unless ids or unit_key are given)."""
     min_chars = int(settings()["explain_min_chars"])
-    with store.transaction() as tx:
+    with store.reading() as tx:   # reads only: beside a run's writes, not behind them
         units = store.units(tx)
         given = ids
         rows = store.unit_years(tx, year, unit_key) if ids is None else store.unit_years_by_id(tx, ids)
@@ -150,7 +150,7 @@ def collection(store: Store, year: str | None = None, *, unit_key: str | None = 
 
 def find(store: Store, unit: str, year: str) -> UnitYear | None:
     """A unit-year by 单位编码, roster name or alias, or the name as written."""
-    with store.transaction() as tx:
+    with store.reading() as tx:
         aliases = store.aliases(tx)
         units = store.units(tx)
     key = unit if unit in units else aliases.get(name_key(unit), name_key(unit))

@@ -69,7 +69,7 @@ def current(request: Request) -> dict | None:
     if not isinstance(uid, int):
         return None
     st = request.app.state.desk.store
-    with st.transaction() as tx:
+    with st.reading() as tx:   # every request: never queued behind a run's write (WAL)
         acc = D.get_account(tx, id=uid)
     if acc is None or acc["disabled"] or request.session.get("pw") != S.fingerprint(acc["password"]):
         request.session.clear()
@@ -152,7 +152,7 @@ async def login(request: Request):
     name, password = str(form.get("name", ""))[:100].strip(), str(form.get("password", ""))[:200]
     st = request.app.state.desk.store
     now = C.now()
-    with st.transaction() as tx:
+    with st.reading() as tx:
         acc = D.get_account(tx, name=name)
     error = "用户名或密码不正确"
     ok = False
@@ -208,7 +208,7 @@ def _link_account(request: Request) -> dict:
     data = S.read_link(request.app.state.secret, request.path_params["token"])
     acc = None
     if data is not None:
-        with request.app.state.desk.store.transaction() as tx:
+        with request.app.state.desk.store.reading() as tx:
             acc = D.get_account(tx, id=data["uid"])
     if acc is None or acc["disabled"] or data["pw"] != S.fingerprint(acc["password"]):
         raise HTTPException(404)

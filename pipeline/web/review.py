@@ -102,7 +102,7 @@ def _unit_year(request: Request) -> C.UnitYear:
     st = request.app.state.desk.store
     found = C.collection(st, year, unit_key=key) if year.isdigit() else []
     if not found:
-        with st.transaction() as tx:
+        with st.reading() as tx:
             unit = st.units(tx).get(key)
         if unit is None or not unit.get("on_roster"):
             raise HTTPException(404)
@@ -121,7 +121,7 @@ async def unit_page(request: Request, message: str = "", status: int = 200):
         prev = uy.versions[uy.number - 2]
 
         def compare():
-            with desk.store.transaction() as tx:
+            with desk.store.reading() as tx:
                 pf = desk.store.findings(tx, [prev["id"]])
                 vals = desk.store.version_values(tx, [prev["id"], uy.current["id"]])
             return (C.diff_findings(pf, uy.findings, uy, min_chars),
@@ -160,7 +160,7 @@ def _version(request: Request):
     except ValueError:
         raise HTTPException(404)
     st = request.app.state.desk.store
-    with st.transaction() as tx:
+    with st.reading() as tx:
         v = D.version_by_id(tx, vid)
     if v is None:
         raise HTTPException(404)
@@ -187,7 +187,7 @@ def _stem(uy, v) -> str:
 async def audit_page(request: Request):
     need(request, "reviewer")
     st = request.app.state.desk.store
-    with st.transaction() as tx:
+    with st.reading() as tx:
         rows = D.audit_rows(tx, limit=500)
     return render(request, "audit.html", rows=rows)
 

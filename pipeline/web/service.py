@@ -106,7 +106,7 @@ class Desk:
         from ..store import schema
 
         try:
-            with self.store.transaction() as tx:
+            with self.store.reading() as tx:
                 sha = tx.execute(sa.select(schema.version.c.sha256).order_by(schema.version.c.id.desc())
                                  .limit(1)).scalar()
             src = self._blob_file(sha) if sha else None
@@ -167,7 +167,7 @@ class Desk:
                                notes=json.dumps(notes, ensure_ascii=False))
 
     def _names(self):
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             return self.store.aliases(tx), self.store.units(tx)
 
     @staticmethod
@@ -197,7 +197,7 @@ class Desk:
 
     def grid(self, sha: str, sheet: str) -> dict | None:
         """A stored file's sheet drawn (kept by content once drawn)."""
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             data = D.get_grid(tx, sha, sheet)
         if data is not None:
             return json.loads(data)
@@ -360,7 +360,7 @@ class Desk:
         if self.store.files_dir is not None:
             p = self.store.blob_path(sha)
             return p if p.exists() else None
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             data = self.store.read_blob(tx, sha)
         if data is None:
             return None
@@ -370,7 +370,7 @@ class Desk:
         return Path(tmp)
 
     def blob_bytes(self, sha: str) -> bytes | None:
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             return self.store.read_blob(tx, sha)
 
     def marked_copy(self, sha: str) -> Path | None:

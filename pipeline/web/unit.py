@@ -31,7 +31,7 @@ def _own_draft(request: Request, acc: dict) -> dict:
         did = int(request.path_params["id"])
     except ValueError:
         raise HTTPException(404)
-    with request.app.state.desk.store.transaction() as tx:
+    with request.app.state.desk.store.reading() as tx:
         d = D.get_draft(tx, did)
     if d is None or d["unit_key"] != acc["unit_key"]:
         raise HTTPException(404)
@@ -54,7 +54,7 @@ async def unit_home(request: Request):
     acc = need(request, "unit")
     st = request.app.state.desk.store
     years = C.collection(st, unit_key=acc["unit_key"])
-    with st.transaction() as tx:
+    with st.reading() as tx:
         drafts = D.drafts(tx, acc["unit_key"], limit=20)
         units = st.units(tx)
     for d in drafts:
@@ -69,7 +69,7 @@ async def unit_home(request: Request):
 async def upload(request: Request):
     acc = need(request, "unit")
     desk = request.app.state.desk
-    with desk.store.transaction() as tx:
+    with desk.store.reading() as tx:
         recent = D.count_recent(tx, who=acc["name"], action="upload",
                                 since=C.now() - dt.timedelta(hours=1))
     if recent >= UPLOADS_PER_HOUR:
@@ -91,7 +91,7 @@ async def upload(request: Request):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    with desk.store.transaction() as tx:
+    with desk.store.reading() as tx:
         d = D.get_draft(tx, did)
     audit(request, "upload", ok=d["status"] == "checked", target=f"自查 {did}",
           detail=f"{d['size']} 字节 · sha256 {d['sha256']}")
@@ -101,7 +101,7 @@ async def upload(request: Request):
 async def _home_error(request, message):
     acc = request.state.account
     st = request.app.state.desk.store
-    with st.transaction() as tx:
+    with st.reading() as tx:
         drafts = D.drafts(tx, acc["unit_key"], limit=20)
         units = st.units(tx)
     for d in drafts:
@@ -135,7 +135,7 @@ async def draft_post(request: Request):
         raise HTTPException(404)
     notes = {k[5:]: str(v) for k, v in form.items() if k.startswith("note:")}
     kept = await run_in_threadpool(desk.save_notes, d, notes)
-    with desk.store.transaction() as tx:
+    with desk.store.reading() as tx:
         d = D.get_draft(tx, d["id"])
     if form.get("do") != "submit":
         audit(request, "notes", target=f"自查 {d['id']}", detail=f"{len(kept)} 条说明")
