@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..check.keys import finding_key, finding_keys, org_key  # noqa: F401  (re-exported)
 from ..store import StoreError, now  # noqa: F401
-from .base import ACCEPTED, DEFAULT_STORE, EXPLAINED, HAS_ERRORS, KEY_HEADER, NEEDS_NOTE, NEXT_ACTOR, NOTE_HEADER, NOT_SUBMITTED, RETURNED, RETURN_SHEET, STATES, name_key, open_store, store_target, who  # noqa: F401
+from .base import ACCEPTED, DEFAULT_STORE, WEB_FOLDER, EXPLAINED, HAS_ERRORS, KEY_HEADER, NEEDS_NOTE, NEXT_ACTOR, NOTE_HEADER, NOT_SUBMITTED, RETURNED, RETURN_SHEET, STATES, name_key, open_store, store_target, who  # noqa: F401
 from .roster import ROSTER_COLUMNS, Roster, _cell_text, _table_rows, import_roster, read_roster  # noqa: F401
 from .notes import has_return_sheet, match_notes, note_counts, read_notes  # noqa: F401
 from .states import ActionRefused, UnitYear, _after, _utc, act, collection, derive, explained, find, settings  # noqa: F401

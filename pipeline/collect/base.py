@@ -23,6 +23,7 @@ RETURN_SHEET = "问题清单"
 KEY_HEADER = "问题编号"
 NOTE_HEADER = "说明（单位填写）"
 DEFAULT_STORE = "selfeval.db"
+WEB_FOLDER = "网上报送"   # the inbox folder a web upload is run from: its path in the store
 
 
 def who() -> str:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import ACCEPTED, name_key
+from .base import ACCEPTED, WEB_FOLDER, name_key
 from .notes import has_return_sheet, match_notes, read_notes
 from .states import UnitYear, derive
 
@@ -28,9 +28,9 @@ class VersionBook:
             self.has_roster = store.roster_size(tx) > 0
             rows = store.unit_years(tx) if units is None else [r for k in units for r in store.unit_years(tx, unit_key=k)]
             by_id = {r["id"]: (r["unit_key"], r["year"]) for r in rows}
-            self.paths: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+            self.paths: dict[tuple[str, str], list[tuple[str, str, str, str]]] = defaultdict(list)
             for v in store.versions(tx, by_id):
-                self.paths[by_id[v["unit_year_id"]]].append((v["path"], v["sheet"], v["sha256"]))
+                self.paths[by_id[v["unit_year_id"]]].append((v["path"], v["sheet"], v["sha256"], _label(v)))
         self.met: dict[tuple, str] = {}   # (unit key, year, sha256, sheet) → the file this run met it in
 
     def key(self, name: str) -> str | None:
@@ -48,19 +48,29 @@ class VersionBook:
         the order received."""
         k = self.key(name) or name_key(name)
         seen = self.paths[(k, str(year))]
-        for i, (p, sh, sha) in enumerate(seen):
+        for i, (p, sh, sha, _) in enumerate(seen):
             if sh == sheet and ((sha and sha == sha256) or (not sha256 and p == path)):
                 break
         else:
             i = len(seen)
-            seen.append((path, sheet, sha256))
+            seen.append((path, sheet, sha256, path))
         first = self.met.setdefault((k, str(year), sha256 or path, sheet), path)
-        return i + 1, list(dict.fromkeys(x[0] for x in seen[:i])), first if first != path else ""
+        return i + 1, list(dict.fromkeys(x[3] for x in seen[:i])), first if first != path else ""
 
     def note(self, name: str, year: str, path: str, sheet: str, sha256: str = "") -> str | None:
         """'第 N 版，替代 …' when the form is not its unit-year's first, else None."""
         n, earlier, _ = self.place(name, year, path, sheet, sha256)
         return f"第 {n} 版，替代 {'、'.join(earlier)}" if n > 1 else None
+
+
+def _label(v: dict) -> str:
+    """A stored version as a unit or reviewer knows it: its file, or for an upload on the web
+    desk (stored under its digest) when it was submitted."""
+    if str(v["path"]).startswith(WEB_FOLDER + "/"):
+        from .coverage import _local
+
+        return f"网上报送（{_local(v['received_at'])}）"
+    return v["path"]
 
 
 def previous_year(store: Store, tx, pairs) -> dict:

@@ -20,7 +20,7 @@ from .. import collect as C
 from ..read.pool import DEFAULT_MEMORY_MB, run_iter
 from ..store import Store, desk as D
 
-WEB_FOLDER = "网上报送"       # the inbox folder an upload is run from (its path in the store)
+WEB_FOLDER = C.WEB_FOLDER    # the inbox folder an upload is run from (its path in the store)
 KEEP_DRAFTS_DAYS = 30         # an upload not submitted (checked or rejected) is kept this long
 PRUNE_EVERY_S = 3600.0        # how often a running desk prunes
 BLOB_LOCK = 0x5E1FD0C5        # PostgreSQL: a draft's blob is kept or pruned under this lock
