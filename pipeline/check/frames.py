@@ -101,7 +101,7 @@ class Frames:
         for c in columns:
             if c not in self._ucols:
                 self._ucols[c] = [r.get(c) for r in self.unit_records]
-        return Table({c: list(self._ucols[c]) for c in columns}, len(self.unit_records))
+        return Table({c: self._ucols[c] for c in columns}, len(self.unit_records))
 
     def num(self, column: str) -> np.ndarray:
         """An amount column of the org rows as floats (NaN where blank), built once: the checks

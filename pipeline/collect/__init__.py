@@ -11,7 +11,7 @@ from .base import ACCEPTED, DEFAULT_STORE, WEB_FOLDER, EXPLAINED, HAS_ERRORS, KE
 from .roster import ROSTER_COLUMNS, Roster, _cell_text, _table_rows, import_roster, read_roster  # noqa: F401
 from .notes import has_return_sheet, match_notes, note_counts, read_notes  # noqa: F401
 from .states import ActionRefused, UnitYear, _after, _utc, act, collection, derive, explained, find, settings  # noqa: F401
-from .diffs import CHANGE_COLUMNS, EXPLAINED_F, NEW, PERSISTING, RESOLVED, _num, amounts, changes, current_forms, diff_amounts, diff_findings, notes_for, version_notes  # noqa: F401
+from .diffs import CHANGE_COLUMNS, EXPLAINED_F, NEW, PERSISTING, RESOLVED, _num, amounts, changes, diff_amounts, diff_findings  # noqa: F401
 from .coverage import Coverage, REMIND_HEADER, _local, coverage, parse_deadline, reminders, write_reminders  # noqa: F401
 from .context import Preview, RunContext, VersionBook, previous_year  # noqa: F401
 from .recorder import Recorded, Recorder, RunView, _Form, _figures_json  # noqa: F401

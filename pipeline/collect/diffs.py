@@ -86,23 +86,3 @@ def changes(store: Store, year: str | None = None, view: list[UnitYear] | None =
 
 CHANGE_COLUMNS = ["unit_key", "unit", "year", "version", "file", "previous_file", "change", "rule",
                   "key", "block", "org", "field", "before", "after", "message"]
-
-
-def version_notes(view: list[UnitYear]) -> dict[tuple[str, str], str]:
-    """(path, sheet) → '第 N 版，替代 …' for versions that replace earlier ones (DUP-001 as info)."""
-    out = {}
-    for uy in view:
-        for i, v in enumerate(uy.versions[1:], 2):
-            earlier = "、".join(dict.fromkeys(x["path"] for x in uy.versions[: i - 1]))
-            out[(v["path"], v["sheet"])] = f"第 {i} 版，替代 {earlier}"
-    return out
-
-
-def current_forms(view: list[UnitYear]) -> set[tuple[str, str]]:
-    """(path, sheet) of every current version: what summary.xlsx totals count."""
-    return {(uy.current["path"], uy.current["sheet"]) for uy in view if uy.current}
-
-
-def notes_for(uy: UnitYear) -> dict[str, str]:
-    """finding key → the 说明 in force (for 问题清单 beside each finding)."""
-    return {k: n["text"] for k, n in uy.valid_notes.items()}

@@ -87,10 +87,10 @@ class Recorder:
         with store.transaction() as tx:
             self.run_id = store.start_run(tx, inbox=str(self.inbox.resolve()), out=str(Path(out).resolve()),
                                           who=by or who(), rules_version=getattr(pack, "version", ""))
-            self.aliases = store.aliases(tx)
-            self.has_roster = store.roster_size(tx) > 0
         self.result.run_id = self.run_id
         self.context = RunContext(store, self.inbox)
+        # who is who: loaded once, by the context's book, for the run's recording as well
+        self.aliases, self.has_roster = self.context.book.aliases, self.context.book.has_roster
         self._q: queue.Queue = queue.Queue(maxsize=3)
         self._t = threading.Thread(target=self._loop, name="selfeval-store", daemon=True)
         self._t.start()
