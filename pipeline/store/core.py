@@ -296,11 +296,7 @@ class Store:
             tx.execute(S.finding.insert(), rows)
 
     def findings(self, tx, version_ids: Iterable[int]) -> list[dict]:
-        out = []
-        for part in _parts(sorted(set(version_ids))):
-            out += _dicts(tx.execute(sa.select(S.finding).where(S.finding.c.version_id.in_(part))
-                                     .order_by(S.finding.c.id)))
-        return out
+        return _rows_in(tx, S.finding, S.finding.c.version_id, version_ids)
 
     # ------------------------------------------------------------------ 说明 and reviewer actions
     def add_explanations(self, tx, rows: list[dict]) -> None:
@@ -308,11 +304,7 @@ class Store:
             tx.execute(S.explanation.insert(), rows)
 
     def explanations(self, tx, uy_ids: Iterable[int]) -> list[dict]:
-        out = []
-        for part in _parts(sorted(set(uy_ids))):
-            out += _dicts(tx.execute(sa.select(S.explanation).where(
-                S.explanation.c.unit_year_id.in_(part)).order_by(S.explanation.c.id)))
-        return out
+        return _rows_in(tx, S.explanation, S.explanation.c.unit_year_id, uy_ids)
 
     def reject_explanations(self, tx, uy_id: int, ids: list[int], action_id: int) -> None:
         if ids:
@@ -325,11 +317,7 @@ class Store:
         return tx.execute(S.action.insert().returning(S.action.c.id), row).scalar_one()
 
     def actions(self, tx, uy_ids: Iterable[int]) -> list[dict]:
-        out = []
-        for part in _parts(sorted(set(uy_ids))):
-            out += _dicts(tx.execute(sa.select(S.action).where(S.action.c.unit_year_id.in_(part))
-                                     .order_by(S.action.c.id)))
-        return out
+        return _rows_in(tx, S.action, S.action.c.unit_year_id, uy_ids)
 
     def add_unmatched(self, tx, rows: list[dict]) -> None:
         if rows:
@@ -340,6 +328,14 @@ class Store:
         if run_id is not None:
             q = q.where(S.unmatched.c.run_id == run_id)
         return _dicts(tx.execute(q))
+
+
+def _rows_in(tx, table, column, ids: Iterable[int]) -> list[dict]:
+    """Rows of table whose column is one of ids, in the order written (id), a bounded IN at a time."""
+    out = []
+    for part in _parts(sorted(set(ids))):
+        out += _dicts(tx.execute(sa.select(table).where(column.in_(part)).order_by(table.c.id)))
+    return out
 
 
 def _sqlite_begin(conn) -> None:
