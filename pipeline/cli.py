@@ -16,8 +16,9 @@ import sys
 import tempfile
 import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, get_origin
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -33,16 +34,73 @@ _LOG_NAME = "selfeval-error.log"
 _state: dict = {"out": None}  # where an unexpected failure's details go (OUT once it is known)
 
 
+# typer (0.29) coerces every parameter through a pydantic TypeAdapter: importing pydantic and
+# building the adapters is ~0.1 s of each start. The plain kinds used here (a parser, str, Path,
+# a flag's bool) are coerced as typer's adapters do it, without pydantic; any other kind, and any
+# value the plain way does not take, goes through typer's own coercion (its value, its error).
+try:
+    from typer._coercion import RuntimeParam as _RuntimeParam, build_runtime_param as _typer_coercion
+    from typer._param_types import coerce_cli_path as _coerce_cli_path
+    from typer.core import _TyperParameter
+except ImportError:  # another typer: its own coercion throughout
+    _RuntimeParam = None
+
+
+def _plain_value(annotation, info, value, param, ctx):
+    if info.parser is not None:
+        return info.parser(value)
+    if annotation is bool and isinstance(value, bool):
+        return value
+    if annotation is str and isinstance(value, str):
+        return str(value)
+    if annotation is Path and info.path_type is None and isinstance(value, (str, Path)):
+        # pydantic's Path of a str is Path(str); the checks after it are typer's own
+        return _coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    raise LookupError  # not a plain kind: typer's coercion
+
+
+if _RuntimeParam is not None:
+    @dataclass(frozen=True)
+    class _PlainParam(_RuntimeParam):
+        def _coerce_value(self, value, param, ctx):
+            try:
+                return _plain_value(self.annotation, self.parameter_info, value, param, ctx)
+            except Exception:  # noqa: BLE001 — typer's coercion says it, exactly as without this
+                pass
+            return _typer_coercion(param.type_descriptor)._coerce_value(value, param=param, ctx=ctx)
+
+
+def _plain_coercion(params) -> None:
+    if _RuntimeParam is None:
+        return
+    for p in params:
+        desc = getattr(p, "type_descriptor", None)
+        if (isinstance(p, _TyperParameter) and p._runtime_param is None and desc is not None
+                and desc.file_annotation is None and get_origin(desc.annotation) is None
+                and (desc.parameter_info.parser is not None or desc.annotation in (bool, str, Path))):
+            p._runtime_param = _PlainParam(parameter_info=desc.parameter_info, annotation=desc.annotation)
+
+
 class ZhCommand(TyperCommand):
     """A command whose help page is Chinese (render.help_page)."""
 
     def format_help(self, ctx, formatter) -> None:
         formatter.write(render.help_page(self, ctx))
 
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        _plain_coercion(params)
+        return params
+
 
 class ZhGroup(TyperGroup):
     def format_help(self, ctx, formatter) -> None:
         formatter.write(render.help_page(self, ctx))
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        _plain_coercion(params)
+        return params
 
 
 class ZhTyper(typer.Typer):
