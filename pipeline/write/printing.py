@@ -47,8 +47,8 @@ def openpyxl_print(ws, *, title: str, right: str, landscape: bool = True, rows: 
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top, ws.page_margins.bottom = 0.75, 0.6
-    ws.oddHeader.left.text, ws.oddHeader.left.size, ws.oddHeader.left.font = title, 9, "等线"
-    ws.oddHeader.right.text, ws.oddHeader.right.size, ws.oddHeader.right.font = right, 9, "等线"
+    ws.oddHeader.left.text, ws.oddHeader.left.size, ws.oddHeader.left.font = _amp(title), 9, "等线"
+    ws.oddHeader.right.text, ws.oddHeader.right.size, ws.oddHeader.right.font = _amp(right), 9, "等线"
     ws.oddHeader.center.text, ws.oddHeader.center.size, ws.oddHeader.center.font = "&A", 11, "等线"
     ws.oddFooter.center.text, ws.oddFooter.center.size, ws.oddFooter.center.font = PAGE, 9, "等线"
     if rows:

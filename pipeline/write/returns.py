@@ -25,18 +25,16 @@ from copy import copy
 from pathlib import Path
 
 from .atomic import atomic_path
-from .present import ACTION_WORDS, SEVERITY_WORDS, TODO, decimal_of, decimals, num_format, signed_diff
+from .listing import (COMMENT_MAX, FILL_ORDER, FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FILL, NUMBER_COLS, OWN_PROPERTY,
+                      RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, sheet_name)
+from .listing import escaped as _escaped
+from .listing import lines_of as _lines
+from .listing import width_of as _width
+from .present import decimals, num_format
 
-FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "info": "DDEBF7"}
 _SIMPLE = re.compile(r"^=\s*(?:SUM\(|[A-Z]{1,3}\$?\d|\$|\(|\d|[-+])[A-Z0-9$:,+\-*/(). ]*$", re.I)
 _BAD = re.compile(r"[A-Z_]+\(", re.I)
 _RANGE = re.compile(r"^(?:(?:'[^'!\[\]]+'|[^'!\[\]()\s&\"]+)!)?\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?$")
-RETURN_SHEET = "问题清单"
-RETURN_HEADER = ["序号", "审核类型", "问题说明", "说明（单位填写）", "工作表", "单元格", "应为", "实为", "差额",
-                 "规则", "问题编号"]
-WIDTHS = (5, 11, 48, 30, 11, 8, 12, 12, 11, 9, 17)
-FONT = "等线"
-OWN_PROPERTY = "selfeval"   # custom document property: "return" here, "summary" on summary.xlsx
 
 
 class ReturnRefused(Exception):
@@ -84,14 +82,40 @@ def return_job(src: str, dst: str, rows: dict, sha256: str, folder: str) -> str:
     data = Path(src).read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ReturnRefused("文件在审核之后被改动或替换，未生成标注表；请重新运行汇总")
-    wb = _load_own(data) or _rebuild(Path(src), data)
-    _drop_own_list(wb)
-    _sanitize(wb)
-    _mark(wb, rows)
-    _stamp(wb)
+    fast = _repacked(data, rows)
+    if fast is not None:
+        with atomic_path(Path(folder) / dst) as tmp:
+            tmp.write_bytes(fast)
+        return dst
+    wb = openpyxl_copy(Path(src), data, rows)
     with atomic_path(Path(folder) / dst) as tmp:
         wb.save(tmp)
     return dst
+
+
+def openpyxl_copy(src: Path, data: bytes, content: dict):
+    """The marked copy as an openpyxl workbook: the unit's own where openpyxl opens it, else
+    rebuilt from the grid the reader saw."""
+    wb = _load_own(data) or _rebuild(src, data)
+    _drop_own_list(wb)
+    _sanitize(wb)
+    _mark(wb, content)
+    _stamp(wb)
+    return wb
+
+
+def _repacked(data: bytes, content: dict) -> bytes | None:
+    """The copy by editing the unit's package (repack.py), or None where that path is not sure
+    of it or fails: openpyxl's path then makes the copy, or refuses it on its own terms."""
+    from ..read.guard import sniff
+    from .repack import repack
+
+    if sniff(data[:8], len(data)) != "zip":
+        return None
+    try:
+        return repack(data, content, _simple, _plain_range_text)
+    except Exception:   # Unsure, or a package this path reads wrong: the slower path decides
+        return None
 
 
 def _load_own(data: bytes):
@@ -141,7 +165,11 @@ def _sanitize(wb) -> None:
 
 def _plain_range(defn) -> bool:
     """A print area or a name for cells of this workbook: ranges only, no function, no link."""
-    value = (defn.attr_text or "").strip()
+    return _plain_range_text(defn.attr_text or "")
+
+
+def _plain_range_text(value: str) -> bool:
+    value = value.strip()
     return bool(value) and all(_RANGE.match(part.strip()) for part in value.split(","))
 
 
@@ -206,7 +234,6 @@ def _simple(formula: str) -> bool:
 def _rebuild(src: Path, data: bytes):
     """A fresh workbook with the values and merged ranges the reader saw."""
     from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
 
     from ..read.open import read_book
 
@@ -288,28 +315,11 @@ def _dress(ws, g) -> None:
     ws.print_options.horizontalCentered = True
 
 
-def _width(text: str) -> float:
-    return sum(2.1 if ord(ch) > 0x2E80 else 1.1 for ch in text)
-
-
-def _escaped(value: str) -> str:
-    """Control characters no workbook part may hold (cells, comments) as Excel's _xHHHH_."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
-
-
 def _text(cell, value: str) -> None:
     """Store as a string even when it starts with '=': openpyxl would make it a formula.
     Control characters no workbook may hold are written as Excel's own _xHHHH_ escapes."""
     cell.value = _escaped(value)
     cell.data_type = "s"
-
-
-def _lines(text: str, width: float) -> int:
-    """Lines a wrapped cell of this width takes (a CJK character is about two units)."""
-    room = max(int(width * 1.15) - 1, 1)   # a CJK character prints narrower than 2.1
-    return sum(max(1, -(-int(_width(part)) // room)) for part in str(text).split("\n"))
 
 
 def _target(wb, sheet: str, cell: str):
@@ -326,89 +336,73 @@ def _target(wb, sheet: str, cell: str):
 
 
 def _mark(wb, content: dict) -> None:
+    """The openpyxl drawing of listing.py's marks and 问题清单 (repack.py draws the same in XML)."""
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     from .printing import openpyxl_print
 
-    rows, head = content["rows"], content["head"]
-    notes: dict[tuple[str, str], list] = {}
-    for x in rows:
-        if x["cell"]:
-            notes.setdefault((x["sheet"], x["cell"]), []).append(x)
-    targets = {}
-    for (sheet, cell), hits in notes.items():
-        target = _target(wb, sheet, cell)
+    targets, cells = {}, {}
+    for m in marks(content):
+        target = _target(wb, m.sheet, m.cell)
         if target is None:
             continue
-        targets[(sheet, cell)] = target
-        worst = min(hits, key=lambda h: ("error", "warning", "info").index(h["severity"]))["severity"]
-        target.fill = PatternFill("solid", fgColor=FILLS[worst])
-        text = "\n".join(f"[{SEVERITY_WORDS[h['severity']]}] {h['message']}" for h in hits)
-        target.comment = Comment(_escaped(text[:30000]), "审核", width=420, height=160)
-    name = RETURN_SHEET
-    while name in wb.sheetnames:
-        name += "（审核）"
-    ws = wb.create_sheet(name, 0)
+        targets[(m.sheet, m.cell)] = target
+        key = (target.parent.title, target.coordinate)   # a merge's cells share one comment, the worst fill
+        if key in cells:
+            _, color, text = cells[key]
+            cells[key] = (target, min(color, m.color, key=FILL_ORDER.index), text + "\n" + m.text)
+        else:
+            cells[key] = (target, m.color, m.text)
+    for target, color, text in cells.values():
+        target.fill = PatternFill("solid", fgColor=color)
+        target.comment = Comment(_escaped(text[:COMMENT_MAX]), "审核", width=420, height=160)
+    plan = listing(content)
+    ws = wb.create_sheet(sheet_name(wb.sheetnames), 0)
     font, bold = Font(name=FONT, size=10), Font(name=FONT, size=10, bold=True)
+    fonts = {"title": Font(name=FONT, size=14, bold=True), "plain": font,
+             "todo": Font(name=FONT, size=10, bold=True, color=TODO_COLOR)}
     top = Alignment(vertical="top", wrap_text=True)
-    ncols = len(RETURN_HEADER)
-    last = chr(ord("A") + ncols - 1)
-    e, w, i = head["counts"]
-    lines = [
-        (f"{head['unit']} {head['year']}年度部门（单位）整体支出绩效自评表 审核问题清单", Font(name=FONT, size=14, bold=True)),
-        (f"单位：{head['unit']}　　年度：{head['year'] or '未填写'}　　审核日期：{head['date']}　　审核：{head['checker']}", font),
-        (f"处理要求：{TODO}。", Font(name=FONT, size=10, bold=True, color="C00000")),
-        (f"共 {len(rows)} 条：逻辑性错误 {e} 条（必须修改），核实性问题 {w} 条（属实的写明说明），提示 {i} 条（无需处理）。"
-         "金额单位：万元；点“单元格”可跳到表中该格，标色的单元格带批注。", font),
-    ]
-    for r, (text, f) in enumerate(lines, 1):
+    last = chr(ord("A") + len(RETURN_HEADER) - 1)
+    for r, (text, kind) in enumerate(plan.lines, 1):
         _text(ws.cell(row=r, column=1), text)
-        ws.cell(row=r, column=1).font = f
+        ws.cell(row=r, column=1).font = fonts[kind]
         ws.merge_cells(f"A{r}:{last}{r}")
         ws.cell(row=r, column=1).alignment = Alignment(vertical="center", wrap_text=r > 1)
-    ws.row_dimensions[1].height = 24
-    for r in (2, 3, 4):
-        ws.row_dimensions[r].height = 14 * _lines(lines[r - 1][0], sum(WIDTHS))
-    hr = len(lines) + 2
+    hr = HEADER_ROW
     for c, h in enumerate(RETURN_HEADER, 1):
         cell = ws.cell(row=hr, column=c)
         _text(cell, h)
         cell.font = bold
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+        cell.fill = PatternFill("solid", fgColor=HEAD_FILL)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for n, x in enumerate(rows, 1):
-        r = hr + n
-        diff = signed_diff(x["expected"], x["actual"])
-        nf = num_format(decimals(x["expected"], x["actual"]))
-        vals = [n, SEVERITY_WORDS[x["severity"]], x["message"], x.get("note", ""), x["sheet"], x["cell"],
-                x["expected"], x["actual"], diff, x["rule"], x["key"]]
+    for n, vals in enumerate(plan.body):
+        r = hr + n + 1
         for c, v in enumerate(vals, 1):
             cell = ws.cell(row=r, column=c)
-            if isinstance(v, int) or (c in (7, 8, 9) and decimal_of(v) is not None and v != ""):
-                cell.value = float(decimal_of(v)) if c in (7, 8, 9) else v
-                if c in (7, 8, 9):
-                    cell.number_format = nf
-            elif v not in ("", None):
-                _text(cell, str(v))
+            if isinstance(v, (int, float)):
+                cell.value = v
+                if c in NUMBER_COLS:
+                    cell.number_format = plan.formats[n]
+            elif v is not None:
+                _text(cell, v)
             cell.font = font
             cell.alignment = top
-        ws.row_dimensions[r].height = 14 * max(_lines(x["message"], WIDTHS[2]),
-                                               _lines(x.get("note") or "", WIDTHS[3]))
-        ws.cell(row=r, column=2).fill = PatternFill("solid", fgColor=FILLS[x["severity"]])
-        ws.cell(row=r, column=4).fill = PatternFill("solid", fgColor="FFFFF2")
-        if (x["sheet"], x["cell"]) in targets:
-            t = targets[(x["sheet"], x["cell"])]
-            link = ws.cell(row=r, column=6)
+        ws.cell(row=r, column=2).fill = PatternFill("solid", fgColor=plan.colors[n])
+        ws.cell(row=r, column=4).fill = PatternFill("solid", fgColor=NOTE_FILL)
+        if plan.spots[n] in targets:
+            t = targets[plan.spots[n]]
+            link = ws.cell(row=r, column=LINK_COL)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{t.parent.title.replace(chr(39), chr(39) * 2)}'!{t.coordinate}")
-            link.font = Font(name=FONT, size=10, color="0563C1", underline="single")
+            link.font = Font(name=FONT, size=10, color=LINK_COLOR, underline="single")
+    for r, h in plan.heights.items():
+        ws.row_dimensions[r].height = h
     for c, width in enumerate(WIDTHS, 1):
         ws.column_dimensions[chr(ord("A") + c - 1)].width = width
     ws.freeze_panes = f"C{hr + 1}"
-    ws.auto_filter.ref = f"A{hr}:{last}{max(hr + 1, hr + len(rows))}"
-    openpyxl_print(ws, title=f"{head['unit']} {head['year']}年度 审核问题清单", right=f"审核日期 {head['date']}",
-                   rows=f"{hr}:{hr}")
+    ws.auto_filter.ref = f"A{hr}:{last}{max(hr + 1, plan.last_row)}"
+    openpyxl_print(ws, title=plan.print_title, right=plan.print_right, rows=f"{hr}:{hr}")
     for other in wb.worksheets:
         other.sheet_view.tabSelected = other is ws  # one selected tab, or Excel groups them
     wb.active = 0

@@ -1,0 +1,265 @@
+"""Small, exact edits of an OOXML package's parts as text: attributes, relationships, content
+types, styles. Used by repack.py on bytes the reader's guard already bounded (no DTD, sizes
+checked) and whose digest the run recorded. The parts are not parsed into trees: rewriting a
+part through a DOM would cost more than the whole copy may, and would re-prefix namespaces that
+Excel expects as written. Whatever these edits cannot be sure of raises Unsure."""
+from __future__ import annotations
+
+import html
+import io
+import posixpath
+import re
+import zipfile
+
+PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+CT = {
+    "sheet": "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml",
+    "main": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "comments": "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml",
+    "vml": "application/vnd.openxmlformats-officedocument.vmlDrawing",
+    "custom": "application/vnd.openxmlformats-officedocument.custom-properties+xml",
+}
+_ATTR = re.compile(r'([\w:.-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+_REL = re.compile(r"<Relationship\b[^>]*>")
+
+
+class Unsure(Exception):
+    """This package holds something the edits are not sure to keep right: openpyxl makes the copy."""
+
+
+def attrs(tag: str) -> dict[str, str]:
+    return {m[1]: html.unescape(m[2] if m[2] is not None else m[3]) for m in _ATTR.finditer(tag)}
+
+
+def esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def set_attr(tag: str, name: str, value: str | None) -> str:
+    """The start tag with the attribute set (or removed with None)."""
+    pattern = re.compile(r'\s' + re.escape(name) + r'\s*=\s*(?:"[^"]*"|\'[^\']*\')')
+    tag = pattern.sub("", tag)
+    if value is None:
+        return tag
+    end = len(tag) - (2 if tag.endswith("/>") else 1)
+    return f'{tag[:end]} {name}="{esc(value)}"{tag[end:]}'
+
+
+def block(xml: str, name: str) -> re.Match | None:
+    """<name …>…</name> or <name …/> (the first), unprefixed."""
+    return re.search(rf"<{name}\b[^>]*?(?:/>|>.*?</{name}>)", xml, re.S)
+
+
+class Package:
+    """The parts of one package, read as needed; edits, drops and new parts written once."""
+
+    def __init__(self, data: bytes):
+        try:
+            self.zip = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as e:
+            raise Unsure(str(e)) from e
+        self.infos = self.zip.infolist()
+        names = [i.filename for i in self.infos]
+        if len({n.casefold() for n in names}) != len(names):
+            raise Unsure("two parts of one name")
+        self.names = set(names)
+        self.edited: dict[str, bytes] = {}
+        self.dropped: set[str] = set()
+
+    def has(self, name: str) -> bool:
+        return (name in self.names or name in self.edited) and name not in self.dropped
+
+    def text(self, name: str) -> str:
+        if name in self.edited:
+            return self.edited[name].decode("utf-8")
+        if name not in self.names:
+            raise Unsure(f"no part {name}")
+        try:
+            return self.zip.read(name).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise Unsure(f"{name} is not UTF-8") from e
+
+    def put(self, name: str, text: str) -> None:
+        self.edited[name] = text.encode("utf-8")
+        self.dropped.discard(name)
+
+    def drop(self, name: str) -> None:
+        self.dropped.add(name)
+
+    def fresh(self, pattern: str) -> str:
+        """An unused part name: pattern with {} replaced by 1, 2, …"""
+        taken = {n.casefold() for n in self.names | set(self.edited)}
+        k = 1
+        while pattern.format(k).casefold() in taken:
+            k += 1
+        return pattern.format(k)
+
+    def bytes(self) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+            for info in self.infos:
+                name = info.filename
+                if name in self.dropped:
+                    continue
+                z.writestr(zipfile.ZipInfo(name, info.date_time), self.edited.get(name) or self.zip.read(name))
+            for name, data in self.edited.items():
+                if name not in self.names:
+                    z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+        return out.getvalue()
+
+
+def rels_name(part: str) -> str:
+    folder, base = posixpath.split(part)
+    return posixpath.join(folder, "_rels", base + ".rels")
+
+
+class Rels:
+    """A part's relationships: [{Id, Type, Target, TargetMode?}], written back fresh."""
+
+    def __init__(self, pkg: Package, part: str):
+        self.name = rels_name(part)
+        self.folder = posixpath.dirname(part)
+        self.items = [attrs(t) for t in _REL.findall(pkg.text(self.name))] if pkg.has(self.name) else []
+
+    def kind(self, rel: dict) -> str:
+        return rel.get("Type", "").rsplit("/", 1)[-1]
+
+    def target(self, rel: dict) -> str:
+        if rel.get("TargetMode") == "External":
+            raise Unsure("external target")
+        t = rel.get("Target", "")
+        path = t[1:] if t.startswith("/") else posixpath.join(self.folder, t)
+        return posixpath.normpath(path)
+
+    def add(self, kind: str, target: str, base: str = OFFICE_RELS) -> str:
+        ids = {r.get("Id") for r in self.items}
+        k = len(self.items) + 1
+        while f"rId{k}" in ids:
+            k += 1
+        rid = f"rId{k}"
+        self.items.append({"Id": rid, "Type": f"{base}/{kind}", "Target": target})
+        return rid
+
+    def xml(self) -> str:
+        body = "".join("<Relationship" + "".join(f' {k}="{esc(v)}"' for k, v in r.items()) + "/>"
+                       for r in self.items)
+        return f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_RELS}">{body}</Relationships>'
+
+
+class ContentTypes:
+    def __init__(self, pkg: Package):
+        xml = pkg.text("[Content_Types].xml")
+        self.defaults = {a["Extension"].lower(): a["ContentType"]
+                         for a in map(attrs, re.findall(r"<Default\b[^>]*>", xml))}
+        self.overrides = {a["PartName"]: a["ContentType"] for a in map(attrs, re.findall(r"<Override\b[^>]*>", xml))}
+
+    def of(self, part: str) -> str:
+        return self.overrides.get("/" + part) or self.defaults.get(part.rsplit(".", 1)[-1].lower(), "")
+
+    def set(self, part: str, ctype: str | None) -> None:
+        if ctype is None:
+            self.overrides.pop("/" + part, None)
+        else:
+            self.overrides["/" + part] = ctype
+
+    def xml(self) -> str:
+        body = "".join(f'<Default Extension="{esc(k)}" ContentType="{esc(v)}"/>' for k, v in self.defaults.items())
+        body += "".join(f'<Override PartName="{esc(k)}" ContentType="{esc(v)}"/>' for k, v in self.overrides.items())
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">{body}</Types>')
+
+
+_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4}
+
+
+class Styles:
+    """styles.xml's fonts, fills, number formats and cell formats, with new ones appended."""
+
+    def __init__(self, xml: str):
+        self.xml = xml
+        self.count = {}
+        for name, item in (("fonts", "font"), ("fills", "fill"), ("cellXfs", "xf")):
+            m = block(xml, name)
+            if m is None or m.group().endswith("/>"):
+                raise Unsure(f"styles.xml has no {name}")
+            self.count[name] = len(re.findall(rf"<{item}\b", m.group()))
+        self.xfs = re.findall(r"<xf\b[^>]*/>|<xf\b[^>]*>.*?</xf>", block(xml, "cellXfs").group(), re.S)
+        m = block(xml, "numFmts")
+        fmts = [attrs(t) for t in re.findall(r"<numFmt\b[^>]*>", m.group())] if m else []
+        self.formats = {f.get("formatCode"): int(f.get("numFmtId", 0)) for f in fmts}
+        self.next_format = max([163, *self.formats.values()]) + 1
+        self.new: dict[str, list[str]] = {"fonts": [], "fills": [], "cellXfs": [], "numFmts": []}
+        self._seen: dict[tuple[str, str], int] = {}
+
+    def _add(self, kind: str, xml: str) -> int:
+        key = (kind, xml)
+        if key not in self._seen:
+            self._seen[key] = self.count[kind] + len(self.new[kind])
+            self.new[kind].append(xml)
+        return self._seen[key]
+
+    def font(self, size: float, bold: bool = False, color: str | None = None, underline: bool = False,
+             name: str = "等线") -> int:
+        xml = ("<font>" + ("<b/>" if bold else "") + ("<u/>" if underline else "") + f'<sz val="{size:g}"/>'
+               + (f'<color rgb="FF{color}"/>' if color else "") + f'<name val="{esc(name)}"/><charset val="134"/></font>')
+        return self._add("fonts", xml)
+
+    def fill(self, rgb: str) -> int:
+        return self._add("fills", f'<fill><patternFill patternType="solid"><fgColor rgb="FF{rgb}"/>'
+                                  f'<bgColor indexed="64"/></patternFill></fill>')
+
+    def number_format(self, code: str) -> int:
+        if code in _BUILTIN_FORMATS:
+            return _BUILTIN_FORMATS[code]
+        if code not in self.formats:
+            self.formats[code] = self.next_format
+            self.new["numFmts"].append(f'<numFmt numFmtId="{self.next_format}" formatCode="{esc(code)}"/>')
+            self.next_format += 1
+        return self.formats[code]
+
+    def xf(self, font: int, fill: int = 0, fmt: int = 0, align: str = "") -> int:
+        xml = (f'<xf numFmtId="{fmt}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0" applyFont="1"'
+               + (' applyFill="1"' if fill else "") + (' applyNumberFormat="1"' if fmt else "")
+               + (f' applyAlignment="1"><alignment {align}/></xf>' if align else "/>"))
+        return self._add("cellXfs", xml)
+
+    def with_fill(self, s: int, rgb: str) -> int:
+        """A copy of cell format s with a solid fill: the unit's font, borders and format kept."""
+        if s >= len(self.xfs):
+            raise Unsure(f"cell format {s} not in styles.xml")
+        xf = self.xfs[s]
+        end = xf.index(">") + 1
+        start = xf[:end]
+        if start.endswith("/>"):
+            start, rest = start, ""
+        else:
+            rest = xf[end:]
+        start = set_attr(set_attr(start, "fillId", str(self.fill(rgb))), "applyFill", "1")
+        return self._add("cellXfs", start + rest)
+
+    def render(self) -> str:
+        xml = self.xml
+        for name in ("fonts", "fills", "cellXfs"):
+            if not self.new[name]:
+                continue
+            m = block(xml, name)
+            inner_end = m.end() - len(f"</{name}>")
+            head = re.match(rf"<{name}\b[^>]*>", m.group()).group()
+            total = self.count[name] + len(self.new[name])
+            xml = (xml[:m.start()] + set_attr(head, "count", str(total)) + xml[m.start() + len(head):inner_end]
+                   + "".join(self.new[name]) + xml[inner_end:])
+        if self.new["numFmts"]:
+            m = block(xml, "numFmts")
+            if m is None or m.group().endswith("/>"):
+                tail = m.end() if m else re.search(r"<styleSheet\b[^>]*>", xml).end()
+                start = m.start() if m else tail
+                items = "".join(self.new["numFmts"])
+                xml = xml[:start] + f'<numFmts count="{len(self.new["numFmts"])}">{items}</numFmts>' + xml[tail:]
+            else:
+                inner_end = m.end() - len("</numFmts>")
+                head = re.match(r"<numFmts\b[^>]*>", m.group()).group()
+                total = len(re.findall(r"<numFmt\b", m.group())) + len(self.new["numFmts"])
+                xml = (xml[:m.start()] + set_attr(head, "count", str(total)) + xml[m.start() + len(head):inner_end]
+                       + "".join(self.new["numFmts"]) + xml[inner_end:])
+        return xml

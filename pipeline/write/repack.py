@@ -1,0 +1,297 @@
+"""A returned copy made by editing the unit's own package, about a tenth of openpyxl's load and
+save: the flagged cells' formats gain a fill (their font, borders and number format kept), each
+flagged sheet a comments part, the workbook a first sheet 问题清单; the rest of the package is
+the unit's, part for part. What could act is taken out as on openpyxl's path (returns.py):
+formulas other than the form's simple arithmetic become inert text; hyperlinks, external links,
+macros and names that are not plain ranges go; calcChain and printer settings go with them.
+
+Anything this is not sure to keep right — drawings, charts, form controls, threaded comments,
+shared formulas it would have to translate, parts it does not know — raises Unsure, and
+returns.py makes that copy through openpyxl instead."""
+from __future__ import annotations
+
+import re
+
+from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, sheet_name
+from .listing import FILL_ORDER
+from .listxml import LAST, comments_part, list_sheet, merged_comments, vml_part
+from .ooxml_edit import CT, ContentTypes, Package, Rels, Styles, Unsure, attrs, block, esc, set_attr
+from .sheetxml import SheetXml, col_letters, coord
+
+_KEEP = {"worksheet", "styles", "sharedStrings", "theme"}
+_DROP = {"calcChain", "externalLink", "vbaProject", "printerSettings", "hyperlink"}
+_ROOT_KEEP = {"officeDocument", "core-properties", "extended-properties", "custom-properties", "thumbnail"}
+_SHEET_TAG = re.compile(r"<sheet\b[^>]*>")
+_NAME = re.compile(r"<definedName\b([^>]*)>(.*?)</definedName>", re.S)
+_PRINT_PART = re.compile(r"^(?:(?:'[^'!\[\]]+'|[^'!\[\]()\s&\"]+)!)?(?:\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?"
+                         r"|\$?\d+:\$?\d+|\$?[A-Z]{1,3}:\$?[A-Z]{1,3})$")
+APP = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties xmlns="http://schemas.openxmlformats.org/'
+       'officeDocument/2006/extended-properties"><Application>Microsoft Excel Compatible / selfeval</Application></Properties>')
+CUSTOM_NS = ('xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+             'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"')
+FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
+
+
+def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
+    """The marked copy's bytes; simple(formula) and plain_range(text) are returns.py's tests."""
+    pkg = Package(data)
+    types = ContentTypes(pkg)
+    root = Rels(pkg, "")
+    office = [r for r in root.items if root.kind(r) == "officeDocument"]
+    if len(office) != 1 or any(root.kind(r) not in _ROOT_KEEP for r in root.items):
+        raise Unsure("package relationships")
+    wb_part = root.target(office[0])
+    wb_xml = pkg.text(wb_part)
+    if (not re.search(r"<workbook\b", wb_xml[:2000]) or "purl.oclc.org" in wb_xml[:2000]
+            or 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"' not in wb_xml[:2000]):
+        raise Unsure("not a transitional workbook part")
+    wb_rels = Rels(pkg, wb_part)
+    by_id = {r.get("Id"): r for r in wb_rels.items}
+    for r in list(wb_rels.items):
+        kind = wb_rels.kind(r)
+        if kind in _DROP:
+            if r.get("TargetMode") != "External":
+                part = wb_rels.target(r)
+                pkg.drop(part)
+                pkg.drop(Rels(pkg, part).name)
+                types.set(part, None)
+            wb_rels.items.remove(r)
+        elif kind not in _KEEP:
+            raise Unsure(f"workbook part {kind}")
+    styles_rel = [r for r in wb_rels.items if wb_rels.kind(r) == "styles"]
+    if len(styles_rel) != 1:
+        raise Unsure("styles")
+    styles_part = wb_rels.target(styles_rel[0])
+    styles = Styles(pkg.text(styles_part))
+
+    sheets = []   # (tag, attrs, part)
+    for tag in _SHEET_TAG.findall(block(wb_xml, "sheets").group() if block(wb_xml, "sheets") else ""):
+        a = attrs(tag)
+        rel = by_id.get(a.get("r:id"))
+        if rel is None or wb_rels.kind(rel) != "worksheet":
+            raise Unsure("a sheet that is not a worksheet")
+        sheets.append((tag, a, wb_rels.target(rel)))
+    if not sheets:
+        raise Unsure("no sheets")
+
+    custom = _custom(pkg, root, types)
+    own = custom is not None and custom[1] == "return"
+    if own and len(sheets) > 1 and any(a.get("name") == RETURN_SHEET for _, a, _ in sheets):
+        i = next(k for k, (_, a, _) in enumerate(sheets) if a.get("name") == RETURN_SHEET)
+        _, a, part = sheets[i]
+        if Rels(pkg, part).items:
+            raise Unsure("our old list with relationships")
+        pkg.drop(part)
+        pkg.drop(Rels(pkg, part).name)
+        types.set(part, None)
+        wb_rels.items = [r for r in wb_rels.items if r.get("Id") != a.get("r:id")]
+        removed = i
+    else:
+        removed = None
+    kept = [s for k, s in enumerate(sheets) if k != removed]
+    index_after = {}
+    k = 1
+    for old in range(len(sheets)):
+        if old != removed:
+            index_after[old] = k
+            k += 1
+
+    # every sheet: links, printer settings and active formulas out; flagged ones marked
+    edits = {part: _open_sheet(pkg, part, simple) for _, _, part in kept}
+    names = [a["name"] for _, a, _ in kept]
+    by_name = {a["name"]: part for _, a, part in kept}
+    targets: dict[tuple[str, str], tuple[str, str]] = {}   # mark → (sheet name, its top-left cell)
+    notes: dict[str, list] = {}
+    for m in marks(content):
+        sheet, cell = m.sheet, m.cell
+        if "!" in cell:
+            sheet, cell = cell.split("!", 1)
+            sheet = sheet.strip("'")
+        if sheet not in by_name or not cell:
+            continue
+        sx = edits[by_name[sheet]][0]
+        rc = sx.top_left(coord(cell))
+        targets[(m.sheet, m.cell)] = (sheet, f"{col_letters(rc[1])}{rc[0]}")
+        notes.setdefault(sheet, []).append((rc, m.text, m.color))
+
+    block_no = 0
+    for sheet, items in notes.items():
+        part = by_name[sheet]
+        sx, rels = edits[part]
+        texts, colors = {}, {}
+        for rc, text, color in items:   # one comment per cell (a merge's cells share one), the worst fill
+            texts[rc] = texts[rc] + "\n" + text if rc in texts else text
+            colors[rc] = min(colors.get(rc, color), color, key=FILL_ORDER.index)
+        for rc, color in colors.items():
+            sx.styles[rc] = styles.with_fill(sx.style_of(rc), color)
+        block_no += 1
+        old = [r for r in rels.items if rels.kind(r) in ("comments", "vmlDrawing")]
+        if old:   # the unit's own comments (or an earlier round's) stay where no new one replaces them
+            cpart, vpart, rid = _their_comments(pkg, rels, old, sx)
+            xml, cells = merged_comments(pkg.text(cpart), texts)
+        else:
+            cpart, vpart = pkg.fresh("xl/comments{}.xml"), pkg.fresh("xl/drawings/vmlDrawing{}.vml")
+            cells = sorted(texts)
+            xml = comments_part([(f"{col_letters(c)}{r}", texts[(r, c)]) for r, c in cells])
+            types.set(cpart, CT["comments"])
+            types.defaults.setdefault("vml", CT["vml"])
+            rels.add("comments", "/" + cpart)
+            rid = rels.add("vmlDrawing", "/" + vpart)
+        pkg.put(cpart, xml)
+        pkg.put(vpart, vml_part(cells, block_no))
+        edits[part] = (sx, rels, None if old else rid)
+    for part, (sx, rels, *rid) in edits.items():
+        pkg.put(part, sx.render(rid[0] if rid else None))   # (rid: a new comments drawing to link)
+        if rels.items:
+            pkg.put(rels.name, rels.xml())
+        else:
+            pkg.drop(rels.name)
+
+    # 问题清单, first
+    plan = listing(content)
+    name = sheet_name(names)
+    links = {}
+    for n, spot in enumerate(plan.spots):
+        if spot in targets:
+            sheet, cell = targets[spot]
+            links[n] = f"'{sheet.replace(chr(39), chr(39) * 2)}'!{cell}"
+    list_part = pkg.fresh("xl/worksheets/sheet{}.xml")
+    pkg.put(list_part, list_sheet(plan, styles, links))
+    types.set(list_part, CT["sheet"])
+    rid = wb_rels.add("worksheet", _relative(wb_part, list_part))
+    sheet_id = max(int(a.get("sheetId", 0)) for _, a, _ in sheets) + 1
+    quoted = "'" + name.replace("'", "''") + "'"
+    h, last = HEADER_ROW, max(HEADER_ROW + 1, plan.last_row)
+    ours = [f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{esc(quoted)}!$A${h}:${LAST}${last}</definedName>',
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{esc(quoted)}!${h}:${h}</definedName>']
+    new_tag = f'<sheet name="{esc(name)}" sheetId="{sheet_id}" r:id="{rid}"/>'
+    pkg.put(wb_part, _workbook(wb_xml, new_tag, [t for t, _, _ in kept], index_after, ours, plain_range))
+    pkg.put(wb_rels.name, wb_rels.xml())
+    pkg.put(styles_part, styles.render())
+    if types.of(wb_part) != CT["main"]:
+        types.set(wb_part, CT["main"])
+    _stamp(pkg, root, types, custom)
+    if pkg.has("docProps/app.xml"):
+        pkg.put("docProps/app.xml", APP)
+    pkg.put("[Content_Types].xml", types.xml())
+    return pkg.bytes()
+
+
+def _their_comments(pkg: Package, rels: Rels, old: list[dict], sx: SheetXml):
+    """The flagged sheet's own comments part and drawing: (comments part, VML part, drawing id).
+    A drawing with anything but comment boxes (form controls) is not redrawn here."""
+    comments = [r for r in old if rels.kind(r) == "comments"]
+    drawings = [r for r in old if rels.kind(r) == "vmlDrawing"]
+    linked = re.search(r"<legacyDrawing\b[^>]*>", sx.xml)
+    if len(comments) != 1 or len(drawings) != 1 or not linked or attrs(linked.group()).get("r:id") != drawings[0].get("Id"):
+        raise Unsure("comments drawn in a way not redrawn here")
+    vpart = rels.target(drawings[0])
+    kinds = set(re.findall(r'ObjectType="([^"]*)"', pkg.text(vpart)))
+    if kinds - {"Note"}:
+        raise Unsure("form controls in the comments drawing")
+    return rels.target(comments[0]), vpart, drawings[0]["Id"]
+
+
+def _open_sheet(pkg: Package, part: str, simple):
+    sx = SheetXml(pkg.text(part))
+    rels = Rels(pkg, part)
+    for r in list(rels.items):
+        kind = rels.kind(r)
+        if kind in ("hyperlink", "printerSettings"):
+            if r.get("TargetMode") != "External":
+                pkg.drop(rels.target(r))
+            rels.items.remove(r)
+        elif kind in ("comments", "vmlDrawing"):
+            continue   # kept where no cell of the sheet is flagged (checked by the caller)
+        else:
+            raise Unsure(f"sheet part {kind}")
+    sx.inert_formulas(simple)
+    return sx, rels
+
+
+def _relative(base_part: str, part: str) -> str:
+    folder = base_part.rsplit("/", 1)[0] + "/" if "/" in base_part else ""
+    return part[len(folder):] if part.startswith(folder) else "/" + part
+
+
+def _workbook(xml: str, new_tag: str, tags: list[str], index_after: dict[int, int], ours: list[str],
+              plain_range) -> str:
+    """workbook.xml with 问题清单 first, names that are not plain ranges gone and the others'
+    sheet indexes moved, external references gone, the first tab active."""
+    m = block(xml, "sheets")
+    xml = xml[:m.start()] + "<sheets>" + new_tag + "".join(tags) + "</sheets>" + xml[m.end():]
+    kept = []
+    dm = block(xml, "definedNames")
+    for a_text, value in _NAME.findall(dm.group()) if dm else []:
+        a = attrs(a_text)
+        text = _unescape(value).strip()
+        name = a.get("name", "")
+        if name.startswith("_xlnm.Print_") or name == "_xlnm._FilterDatabase":
+            ok = bool(text) and all(_PRINT_PART.match(p.strip()) for p in text.split(","))
+        else:
+            ok = plain_range(text)
+        if not ok:
+            continue
+        tag = "<definedName" + a_text + ">"
+        if "localSheetId" in a:
+            local = int(a["localSheetId"])
+            if local not in index_after:
+                continue
+            tag = set_attr(tag, "localSheetId", str(index_after[local]))
+        kept.append(tag + value + "</definedName>")
+    names = "<definedNames>" + "".join(ours + kept) + "</definedNames>"
+    if dm:
+        xml = xml[:dm.start()] + names + xml[dm.end():]
+    else:
+        at = xml.index("</sheets>") + len("</sheets>")
+        xml = xml[:at] + names + xml[at:]
+    er = block(xml, "externalReferences")
+    if er:
+        xml = xml[:er.start()] + xml[er.end():]
+    for v in reversed(list(re.finditer(r"<workbookView\b[^>]*>", xml))):
+        tag = set_attr(set_attr(v.group(), "activeTab", None), "firstSheet", None)
+        xml = xml[:v.start()] + tag + xml[v.end():]
+    return xml
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def _custom(pkg: Package, root: Rels, types: ContentTypes):
+    """(part, our property's value or None, xml) of docProps/custom.xml, or None without one."""
+    rel = [r for r in root.items if root.kind(r) == "custom-properties"]
+    if not rel:
+        return None
+    part = root.target(rel[0])
+    xml = pkg.text(part)
+    value = None
+    for m in re.finditer(r"<property\b([^>]*)>(.*?)</property>", xml, re.S):
+        if attrs(m[1]).get("name") == OWN_PROPERTY:
+            v = re.search(r">([^<]*)<", m[2])
+            value = _unescape(v[1]) if v else ""
+    return part, value, xml
+
+
+def _stamp(pkg: Package, root: Rels, types: ContentTypes, custom) -> None:
+    """selfeval=return in the custom properties: a later run reads the copy as the unit's form."""
+    def prop(pid: int) -> str:
+        return f'<property fmtid="{FMTID}" pid="{pid}" name="{OWN_PROPERTY}"><vt:lpwstr>return</vt:lpwstr></property>'
+
+    if custom is None:
+        part = "docProps/custom.xml"   # (an unlisted part of that name is no property of the book)
+        pkg.put(part, f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties {CUSTOM_NS}>'
+                      + prop(2) + "</Properties>")
+        root.add("custom-properties", part)
+        types.set(part, CT["custom"])
+        pkg.put(root.name, root.xml())
+        return
+    part, _, xml = custom
+    xml = re.sub(r"<property\b[^>]*\bname=\"" + OWN_PROPERTY + r"\"[^>]*>.*?</property>", "", xml, flags=re.S)
+    pids = [int(p) for p in re.findall(r'\bpid="(\d+)"', xml)]
+    if "</Properties>" not in xml or 'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"' not in xml:
+        raise Unsure("custom properties")
+    at = xml.rindex("</Properties>")
+    pkg.put(part, xml[:at] + prop(max([1, *pids]) + 1) + xml[at:])

@@ -1,0 +1,224 @@
+"""One worksheet part edited as text: its cells indexed once, a flagged cell's style changed (or the
+cell added where the unit left none), formulas that are not the form's simple arithmetic made
+inert text, links and printer settings taken out, a comments drawing attached."""
+from __future__ import annotations
+
+import html
+import re
+
+from .ooxml_edit import OFFICE_RELS, Unsure, attrs, esc, set_attr
+
+_CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_ROW = re.compile(r"<row\b[^>]*?(/?)>", re.S)
+_F = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+_REF = re.compile(r'\br="([A-Z]{1,3})(\d+)"')
+_COORD = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+# the children a worksheet may have after <legacyDrawing>, in the schema's order
+# (other than the worksheet's <extLst>, found apart: nested ones belong to conditional formats)
+_AFTER_LEGACY = ("<legacyDrawingHF", "<drawingHF", "<picture", "<oleObjects", "<controls",
+                 "<webPublishItems", "<tableParts", "<mc:AlternateContent")
+
+
+def col_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def col_letters(n: int) -> str:
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def coord(text: str) -> tuple[int, int]:
+    """(row, column) of A1-style text."""
+    m = _COORD.match(text.upper())
+    if not m:
+        raise Unsure(f"not a cell: {text}")
+    return int(m[2]), col_number(m[1])
+
+
+class SheetXml:
+    def __init__(self, xml: str):
+        if not re.search(r"<worksheet\b", xml[:2000]) or "<sheetData" not in xml:
+            raise Unsure("not a plain worksheet part")
+        self.xml = xml
+        self._found: dict[tuple[int, int], re.Match | None] = {}
+        self._merges: list[tuple[int, int, int, int]] | None = None
+        self.styles: dict[tuple[int, int], int] = {}     # cell → new style index
+        self.texts: dict[tuple[int, int], str] = {}      # cell → inert text in place of its formula
+
+    def cell(self, rc: tuple[int, int]) -> re.Match | None:
+        """The cell's element, found by its reference (no index of the whole sheet: a copy
+        touches a few cells)."""
+        if rc not in self._found:
+            ref = f'{col_letters(rc[1])}{rc[0]}'
+            m = re.search(r'<c\b[^>]*?\sr="' + ref + r'"', self.xml)
+            self._found[rc] = _CELL.match(self.xml, m.start()) if m else None
+        return self._found[rc]
+
+    def merges(self) -> list[tuple[int, int, int, int]]:
+        if self._merges is None:
+            self._merges = []
+            for ref in re.findall(r'<mergeCell\b[^>]*\bref="([^"]+)"', self.xml):
+                a, _, b = ref.partition(":")
+                (r1, c1), (r2, c2) = coord(a), coord(b or a)
+                self._merges.append((r1, c1, r2, c2))
+        return self._merges
+
+    def top_left(self, rc: tuple[int, int]) -> tuple[int, int]:
+        """The cell that holds a merged range's value and look."""
+        for r1, c1, r2, c2 in self.merges():
+            if r1 <= rc[0] <= r2 and c1 <= rc[1] <= c2:
+                return r1, c1
+        return rc
+
+    def style_of(self, rc: tuple[int, int]) -> int:
+        m = self.cell(rc)
+        s = attrs(m[1]).get("s") if m else None
+        return int(s) if s and s.isdigit() else 0
+
+    def inert_formulas(self, simple) -> None:
+        """Formulas that are not simple (the caller's test) become their text; a shared formula
+        whose master is not simple, or a data table, cannot be kept right here."""
+        if "<f" not in self.xml:
+            return
+        masters, followers = {}, set()
+        for fm in re.finditer(r"<f\b", self.xml):
+            start = self.xml.rfind("<c ", 0, fm.start())
+            m = _CELL.match(self.xml, start) if start >= 0 else None
+            r = _REF.search(m[1]) if m else None
+            if r is None or m.end() < fm.end():
+                raise Unsure("a formula outside a cell")
+            rc = (int(r[2]), col_number(r[1]))
+            self._found[rc] = m
+            inner = m[2] or ""
+            f = _F.search(inner)
+            if f is None:
+                continue
+            a = attrs(f[1])
+            kind = a.get("t", "normal")
+            text = html.unescape(f[2] or "")
+            if kind == "dataTable":
+                raise Unsure("a data table formula")
+            if kind == "shared" and not text:
+                followers.add(a.get("si"))
+                continue
+            ok = simple("=" + text)
+            if kind == "shared":
+                masters[a.get("si")] = ok
+                if not ok:
+                    raise Unsure("a shared formula that is not simple")
+            if not ok:
+                self.texts[rc] = "=" + text
+        if any(masters.get(si) is not True for si in followers):
+            raise Unsure("a shared formula without its master")
+
+    def render(self, legacy_rid: str | None) -> str:
+        """The part with the edits: flagged cells restyled (added where absent), inert texts,
+        <hyperlinks> gone, printer settings unlinked, the comments drawing linked."""
+        xml = self.xml
+        edits = []   # (start, end, text), applied from the end
+        absent: dict[int, list[int]] = {}
+        for rc in set(self.styles) | set(self.texts):
+            m = self.cell(rc)
+            if m is None:
+                absent.setdefault(rc[0], []).append(rc[1])
+                continue
+            start_tag = "<c" + m[1] + (">" if m[2] is not None else "/>")
+            if rc in self.styles:
+                start_tag = set_attr(start_tag, "s", str(self.styles[rc]))
+            if rc in self.texts:
+                head = set_attr(set_attr(set_attr(start_tag, "t", "inlineStr"), "cm", None), "vm", None)
+                head = head[:-2] + ">" if head.endswith("/>") else head
+                edits.append((m.start(), m.end(), f'{head}<is><t xml:space="preserve">{esc(self.texts[rc])}</t></is></c>'))
+            else:
+                edits.append((m.start(), m.start() + _start_len(m), start_tag))
+        if absent:
+            edits.extend(self._insertions(absent))
+        for tag in ("hyperlinks",):
+            for hm in re.finditer(rf"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)", xml, re.S):
+                edits.append((hm.start(), hm.end(), ""))
+        pm = re.search(r"<pageSetup\b[^>]*>", xml)
+        if pm and "r:id" in pm.group():
+            edits.append((pm.start(), pm.end(), set_attr(pm.group(), "r:id", None)))
+        for sv in re.finditer(r"<sheetView\b[^>]*>", xml):
+            if "tabSelected" in sv.group():
+                edits.append((sv.start(), sv.end(), set_attr(sv.group(), "tabSelected", None)))
+        if legacy_rid:
+            at = self._legacy_at()
+            edits.append((at, at, f'<legacyDrawing xmlns:r="{OFFICE_RELS}" r:id="{legacy_rid}"/>'))
+        for start, end, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+            xml = xml[:start] + text + xml[end:]
+        return xml
+
+    def _insertions(self, absent: dict[int, list[int]]):
+        """Empty styled cells where the unit's sheet has none: into their row in column order,
+        or in a new row in row order."""
+        xml = self.xml
+        rows = {}
+        data_start = xml.index("<sheetData")
+        for m in _ROW.finditer(xml, data_start):
+            if xml.startswith("</sheetData", m.start()):
+                break
+            r = attrs(m.group()).get("r")
+            if r is None or not r.isdigit():
+                raise Unsure("a row without its number")
+            rows[int(r)] = m
+        end = xml.find("</sheetData>", data_start)
+        for r, cols in absent.items():
+            new = "".join(f'<c r="{col_letters(c)}{r}" s="{self.styles[(r, c)]}"/>' for c in sorted(cols))
+            m = rows.get(r)
+            if m is None:
+                later = [rows[k].start() for k in rows if k > r]
+                if later:
+                    at = min(later)
+                elif end >= 0:
+                    at = end
+                else:   # <sheetData/>
+                    sd = re.search(r"<sheetData\b[^>]*/>", xml)
+                    yield sd.start(), sd.end(), f"<sheetData><row r=\"{r}\">{new}</row></sheetData>"
+                    continue
+                yield at, at, f'<row r="{r}">{new}</row>'
+                continue
+            head = set_attr(m.group(), "spans", None)
+            if m[1]:   # <row …/>
+                yield m.start(), m.end(), head[:-2] + ">" + new + "</row>"
+                continue
+            close = xml.index("</row>", m.end())
+            yield m.start(), m.end(), head
+            row_cells = [(int(_REF.search(cm[1])[2]) == r and col_number(_REF.search(cm[1])[1]), cm.start())
+                         for cm in _CELL.finditer(xml, m.end(), close)]
+            for c in sorted(cols):
+                later = [at for cc, at in row_cells if cc and cc > c]
+                at = min(later) if later else close
+                yield at, at, f'<c r="{col_letters(c)}{r}" s="{self.styles[(r, c)]}"/>'
+
+    def _legacy_at(self) -> int:
+        """Where <legacyDrawing> goes: before the first top-level child the schema puts after it.
+        A worksheet's own <extLst> is its last child (conditional formats hold extLst of their own)."""
+        xml = self.xml
+        tail = xml.index("</sheetData>") if "</sheetData>" in xml else xml.index("<sheetData")
+        found = [i for i in (xml.find(t, tail) for t in _AFTER_LEGACY) if i >= 0]
+        last = re.search(r"</extLst>\s*</worksheet>\s*$", xml)
+        if last:
+            depth, pos = 0, last.start()
+            for t in reversed(list(re.finditer(r"<extLst\b|</extLst>", xml[:last.start()]))):
+                if t.group() == "</extLst>":
+                    depth += 1
+                elif depth:
+                    depth -= 1
+                else:
+                    pos = t.start()
+                    break
+            found.append(pos)
+        return min(found) if found else xml.rindex("</worksheet>")
+
+
+def _start_len(m: re.Match) -> int:
+    """Length of a cell's start tag (or of the whole empty element)."""
+    return len("<c" + m[1]) + (1 if m[2] is not None else 2)
