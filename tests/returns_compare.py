@@ -50,8 +50,8 @@ def said(data: bytes) -> dict:
         if i == 0:   # 问题清单: its layout and print settings
             ps = ws.page_setup
             out["list"] = {
-                "widths": {k: d.width for k, d in ws.column_dimensions.items() if d.width},
-                "heights": {k: d.height for k, d in ws.row_dimensions.items() if d.height},
+                "widths": {k: round(d.width, 2) for k, d in ws.column_dimensions.items() if d.width},
+                "heights": {k: round(d.height, 2) for k, d in ws.row_dimensions.items() if d.height},
                 "freeze": ws.freeze_panes, "filter": ws.auto_filter.ref, "titles": ws.print_title_rows,
                 "page": (ps.orientation, str(ps.paperSize), ps.fitToWidth, ps.fitToHeight,
                          ws.sheet_properties.pageSetUpPr.fitToPage, ws.print_options.horizontalCentered),
@@ -61,7 +61,7 @@ def said(data: bytes) -> dict:
         else:
             out[f"{i}:print"] = (ws.print_title_rows, ws.print_area, ws.page_setup.orientation,
                                  str(ws.page_setup.paperSize), ws.page_setup.fitToWidth)
-            out[f"{i}:widths"] = {k: d.width for k, d in ws.column_dimensions.items() if d.width}
+            out[f"{i}:widths"] = {k: round(d.width, 2) for k, d in ws.column_dimensions.items() if d.width}
     return out
 
 

@@ -241,3 +241,40 @@ def _spot(wb, sheet: str, cell: str):
         if cell in rng:
             return ws.cell(rng.min_row, rng.min_col)
     return ws[cell]
+
+
+@needs_soffice
+def test_an_xls_comes_back_rebuilt_and_marked(tmp_path):
+    """.xls: the grid rebuilt as a package (rebuild.py), then marked like an .xlsx: values and
+    merges as the reader saw them, borders over table rows, the title large, A4 one page wide."""
+    from formkit import formwrite as fw
+    from pipeline.read.open import read_book
+
+    build(tmp_path / "old.xlsx", seed=307, unit="旧格式单位", plants=["identity", "text"])
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    fw.convert([tmp_path / "old.xlsx"], "xls", inbox)
+    task = tasks_of(inbox, tmp_path / "out")[0]
+    folder = tmp_path / "returns"
+    assert return_job(*task, str(folder)) == "old.xlsx"
+    data = (folder / "old.xlsx").read_bytes()
+    assert_sound(data)
+    wb = load_workbook(io.BytesIO(data))
+    grid = read_book(Path(task[0]), Path(task[0]).read_bytes()).sheets[0]
+    ws = wb[grid.name]
+    assert wb.sheetnames == ["问题清单", grid.name]
+    for (r, c), v in grid.values.items():
+        assert ws.cell(r + 1, c + 1).value == v
+    assert {str(m) for m in ws.merged_cells.ranges} == {
+        f"{ws.cell(r1 + 1, c1 + 1).coordinate}:{ws.cell(r2 + 1, c2 + 1).coordinate}" for r1, c1, r2, c2 in grid.merged}
+    title = min(grid.values)
+    assert ws.cell(title[0] + 1, title[1] + 1).font.sz == 14 and ws.cell(title[0] + 1, title[1] + 1).border.left.style is None
+    amounts = [rc for rc, v in grid.values.items() if isinstance(v, float)]
+    assert amounts and all(ws.cell(r + 1, c + 1).border.left.style == "thin" for r, c in amounts)
+    assert all(ws.cell(r + 1, c + 1).number_format.startswith("#,##0.") for r, c in amounts)
+    assert (int(ws.page_setup.paperSize), ws.page_setup.fitToWidth, ws.sheet_properties.pageSetUpPr.fitToPage) == (9, 1, True)
+    for r in task[2]["rows"]:
+        if r["cell"]:
+            assert r["message"] in _spot(wb, r["sheet"], r["cell"]).comment.text
+    text = next(r for r in task[2]["rows"] if r["rule"] == "TXT-001")
+    assert _spot(wb, text["sheet"], text["cell"]).fill.fgColor.rgb[-6:] == "FFC7CE"

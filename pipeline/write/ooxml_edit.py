@@ -218,9 +218,10 @@ class Styles:
             self.next_format += 1
         return self.formats[code]
 
-    def xf(self, font: int, fill: int = 0, fmt: int = 0, align: str = "") -> int:
-        xml = (f'<xf numFmtId="{fmt}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0" applyFont="1"'
+    def xf(self, font: int, fill: int = 0, fmt: int = 0, align: str = "", border: int = 0) -> int:
+        xml = (f'<xf numFmtId="{fmt}" fontId="{font}" fillId="{fill}" borderId="{border}" xfId="0" applyFont="1"'
                + (' applyFill="1"' if fill else "") + (' applyNumberFormat="1"' if fmt else "")
+               + (' applyBorder="1"' if border else "")
                + (f' applyAlignment="1"><alignment {align}/></xf>' if align else "/>"))
         return self._add("cellXfs", xml)
 
@@ -230,11 +231,7 @@ class Styles:
             raise Unsure(f"cell format {s} not in styles.xml")
         xf = self.xfs[s]
         end = xf.index(">") + 1
-        start = xf[:end]
-        if start.endswith("/>"):
-            start, rest = start, ""
-        else:
-            rest = xf[end:]
+        start, rest = xf[:end], xf[end:]
         start = set_attr(set_attr(start, "fillId", str(self.fill(rgb))), "applyFill", "1")
         return self._add("cellXfs", start + rest)
 

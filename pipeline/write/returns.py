@@ -1,16 +1,15 @@
 """OUT/returns/: each unit's own workbook back, flagged cells filled and commented, plus 问题清单.
 
 Each copy is made in a contained worker (memory cap, time limit; pipeline/read/pool.py) from the
-very bytes that were checked, so one file's copy can fail only itself. .xlsx/.xlsm keep their
-layout through openpyxl; .xls/.ods (and Strict OOXML, which openpyxl cannot open) are rebuilt from
-the grid the reader saw. Nothing from the input that acts survives: formulas outside the form's
-simple arithmetic become inert text; hyperlinks, external links and defined names that are not
-plain ranges are dropped.
-
-.xls/.ods come back rebuilt, not converted through LibreOffice: a LibreOffice process per file costs
-1–2 s and more memory than the contained worker allows, and its output would be one more input to
-trust. The rebuilt sheets keep the values, the merged ranges, borders over the table, column widths
-fitted to the text, amounts as numbers with their decimals, and A4 print settings.
+very bytes that were checked, so one file's copy can fail only itself. Three ways, fastest first:
+- the unit's .xlsx/.xlsm package edited in place (repack.py: a few milliseconds, the unit's parts
+  kept as they are);
+- where that path is not sure of the package (drawings, charts, form controls, …), openpyxl's
+  load, marks and save (here: its layout kept, ten times the time);
+- .xls/.ods (and Strict OOXML, which openpyxl cannot open) rebuilt from the grid the reader saw
+  (rebuild.py), then marked like an .xlsx.
+Nothing from the input that acts survives: formulas outside the form's simple arithmetic become
+inert text; hyperlinks, external links and defined names that are not plain ranges are dropped.
 
 The first sheet, 问题清单, says what to do: a heading (unit, year, 审核日期, who checked, what to do),
 then one row per finding — 问题说明 first, the unit's 说明（单位填写） beside it, then the cell (a
@@ -28,9 +27,6 @@ from .atomic import atomic_path
 from .listing import (COMMENT_MAX, FILL_ORDER, FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FILL, NUMBER_COLS, OWN_PROPERTY,
                       RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, sheet_name)
 from .listing import escaped as _escaped
-from .listing import lines_of as _lines
-from .listing import width_of as _width
-from .present import decimals, num_format
 
 _SIMPLE = re.compile(r"^=\s*(?:SUM\(|[A-Z]{1,3}\$?\d|\$|\(|\d|[-+])[A-Z0-9$:,+\-*/(). ]*$", re.I)
 _BAD = re.compile(r"[A-Z_]+\(", re.I)
@@ -83,20 +79,27 @@ def return_job(src: str, dst: str, rows: dict, sha256: str, folder: str) -> str:
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ReturnRefused("文件在审核之后被改动或替换，未生成标注表；请重新运行汇总")
     fast = _repacked(data, rows)
-    if fast is not None:
-        with atomic_path(Path(folder) / dst) as tmp:
-            tmp.write_bytes(fast)
-        return dst
-    wb = openpyxl_copy(Path(src), data, rows)
+    wb = openpyxl_copy(Path(src), data, rows) if fast is None else None
+    if fast is None and wb is None:   # .xls/.ods, Strict OOXML: rebuilt from the grid, then marked
+        from ..read.open import read_book
+        from .rebuild import rebuilt
+        from .repack import repack
+
+        fast = repack(rebuilt(read_book(Path(src), data).sheets), rows, _simple, _plain_range_text)
     with atomic_path(Path(folder) / dst) as tmp:
-        wb.save(tmp)
+        if fast is not None:
+            tmp.write_bytes(fast)
+        else:
+            wb.save(tmp)
     return dst
 
 
 def openpyxl_copy(src: Path, data: bytes, content: dict):
-    """The marked copy as an openpyxl workbook: the unit's own where openpyxl opens it, else
-    rebuilt from the grid the reader saw."""
-    wb = _load_own(data) or _rebuild(src, data)
+    """The marked copy as an openpyxl workbook where openpyxl opens the unit's own (None where
+    it cannot: .xls/.ods bytes, Strict OOXML)."""
+    wb = _load_own(data)
+    if wb is None:
+        return None
     _drop_own_list(wb)
     _sanitize(wb)
     _mark(wb, content)
@@ -229,90 +232,6 @@ def _fast_merges():
 
 def _simple(formula: str) -> bool:
     return bool(_SIMPLE.match(formula)) and not _BAD.search(formula.replace("SUM(", "").replace("sum(", ""))
-
-
-def _rebuild(src: Path, data: bytes):
-    """A fresh workbook with the values and merged ranges the reader saw."""
-    from openpyxl import Workbook
-
-    from ..read.open import read_book
-
-    book = read_book(src, data)
-    wb = Workbook()
-    wb.remove(wb.active)
-    for g in book.sheets:
-        ws = wb.create_sheet(g.name[:31] or "Sheet")
-        for (r, c), v in g.values.items():
-            cell = ws.cell(row=r + 1, column=c + 1)
-            if isinstance(v, str):
-                _text(cell, v)
-            else:
-                cell.value = v
-        for (r, c), e in g.errors.items():
-            _text(ws.cell(row=r + 1, column=c + 1), e)
-        for r1, c1, r2, c2 in g.merged:
-            ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
-        _dress(ws, g)
-    return wb
-
-
-def _dress(ws, g) -> None:
-    """A rebuilt sheet drawn like a form: thin borders over its table rows (not over a title or a
-    note line), widths fitted to the text, merged and long text wrapped with the row made tall
-    enough, amounts as numbers with #,##0.00, the title large, A4 portrait one page wide."""
-    from openpyxl.styles import Alignment, Border, Font, Side
-    from openpyxl.utils import get_column_letter
-
-    thin = Side(style="thin", color="808080")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    font = Font(name=FONT, size=10)
-    spans = {(r1, c1): (r2 - r1 + 1, c2 - c1 + 1) for r1, c1, r2, c2 in g.merged}
-    if not g.values:
-        return
-    first_col = min(c for _, c in g.values)
-    last_col = max(c for _, c in g.values)
-    widths = [8.0] * (last_col + 1)
-    for (r, c), v in g.values.items():
-        if spans.get((r, c), (1, 1))[1] == 1 and not (isinstance(v, str) and len(v) > 40):
-            widths[c] = max(widths[c], min(_width(str(v)) + 2, 30))
-    by_row: dict[int, list[int]] = {}
-    for (r, c) in g.values:
-        by_row.setdefault(r, []).append(c)
-    title_row = min(by_row)
-    heights: dict[int, float] = {}
-    for r, cols in by_row.items():
-        table = len(cols) >= 2 or any(k[0] == r and k[1] - 0 >= 0 and spans[k][1] < last_col - first_col + 1
-                                      for k in spans if k[0] == r)
-        if table and r != title_row:
-            for c in range(first_col, last_col + 1):
-                ws.cell(row=r + 1, column=c + 1).border = border
-    for (r, c), v in g.values.items():
-        cell = ws.cell(row=r + 1, column=c + 1)
-        cell.font = font
-        rows, cols = spans.get((r, c), (1, 1))
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            cell.number_format = num_format(decimals(repr(v)) if isinstance(v, float) else 2)
-            continue
-        text = str(v)
-        width = sum(widths[c:c + cols]) if c + cols <= len(widths) else widths[c]
-        n = _lines(text, width)
-        if r == title_row and len(by_row[r]) == 1:
-            cell.font = Font(name=FONT, size=14, bold=True)
-            cell.alignment = Alignment(horizontal="center", vertical="center")
-            heights[r] = 24
-            continue
-        cell.alignment = Alignment(wrap_text=True, vertical="center",
-                                   horizontal="center" if cols > 1 and len(text) <= 16 else None)
-        if n > 1:
-            heights[r] = max(heights.get(r, 0), 14 * n / rows)
-    for r, h in heights.items():
-        ws.row_dimensions[r + 1].height = min(h, 400)
-    for c, w in enumerate(widths):
-        ws.column_dimensions[get_column_letter(c + 1)].width = w
-    ws.page_setup.paperSize = 9
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
 
 
 def _text(cell, value: str) -> None:
