@@ -46,9 +46,7 @@ class FastSheet(Worksheet):
         """The cell's XML, or None where xlsxwriter's own path is needed."""
         kind = cell.__class__.__name__
         fmt = cell.format or row_fmt     # xlsxwriter's order: the cell's, the row's, the column's
-        if fmt is None and col in self.col_info:
-            fmt = self.col_info[col].column_format
-        style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
+        style = self._style(col, fmt)
         ref = (_COLS[col] if col < 64 else xl_col_to_name(col)) + r
         if kind == "Number":
             return f'<c r="{ref}"{style}><v>{cell.number:.16G}</v></c>'
@@ -56,13 +54,53 @@ class FastSheet(Worksheet):
             return f'<c r="{ref}"{style}/>'
         if kind != "String" or not self.constant_memory:
             return None
-        s = cell.string
+        return self._string_xml(ref, style, cell.string)
+
+    def _style(self, col: int, fmt) -> str:
+        if fmt is None and col in self.col_info:
+            fmt = self.col_info[col].column_format
+        if fmt is None:
+            return ""
+        styles = self.__dict__.setdefault("_styles", {})   # a format's index never changes once given
+        s = styles.get(fmt)
+        if s is None:
+            s = styles[fmt] = f' s="{fmt._get_xf_index()}"'
+        return s
+
+    def _string_xml(self, ref: str, style: str, s: str) -> str:
         if "_x" in s or not s.isprintable():
             s = self._escape_control_characters(s)
         preserve = ' xml:space="preserve"' if s and (s[0].isspace() or s[-1].isspace()) else ""
         if "&" in s or "<" in s or ">" in s:
             s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return f'<c r="{ref}"{style} t="inlineStr"><is><t{preserve}>{s}</t></is></c>'
+
+    def ready_row(self, row: int, cells: list[tuple[int, object, object]]) -> None:
+        """A whole row of numbers and text, (column, value, format) in column order, rendered
+        and written at once: the XML the cell-by-cell path writes (tests/test_fastsheet.py),
+        without a cell record per value. Constant-memory sheets only, a row not yet begun."""
+        first, last = cells[0][0], cells[-1][0]
+        if not self.constant_memory or self._check_dimensions(row, first) or self._check_dimensions(row, last):
+            raise ValueError(f"row {row} cannot be written ahead")
+        if row > self.previous_row:
+            self._write_single_row(row)        # the row before it, still pending
+        elif self.table.get(row) or row in self.comments:
+            raise ValueError(f"row {row} already has cells")
+        r = str(row + 1)
+        info = self.row_info.get(row)
+        row_fmt = info.row_format if info is not None else None
+        parts = []
+        for col, v, fmt in cells:
+            ref = (_COLS[col] if col < 64 else xl_col_to_name(col)) + r
+            style = self._style(col, fmt or row_fmt)
+            if isinstance(v, str):
+                parts.append(self._string_xml(ref, style, v[:self.xls_strmax]))
+            else:
+                parts.append(f'<c r="{ref}"{style}><v>{float(v):.16G}</v></c>')
+        self._write_row(row, None, info)
+        self.fh.write("".join(parts))
+        self._xml_end_tag("row")
+        self.previous_row = row + 1   # written: xlsxwriter's next flush starts after it
 
     def _xml_rich_inline_string(self, string, attributes=[]) -> None:  # noqa: B006 (xlsxwriter's signature)
         """The summary writes no rich strings: whatever looks like one is a unit's text."""

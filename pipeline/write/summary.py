@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name
 
 from ..models import BLOCK_LABELS, FIELD_LABELS
 from ..check.ruleset import ALL_FIELDS
@@ -204,35 +204,45 @@ class SummaryWriter:
         cols = [(D_AMOUNT + i, k, k + "@cell", k + "@raw") for i, k in enumerate(ALL_FIELDS)]
         c_file = D_AMOUNT + len(ALL_FIELDS)
         amount = f["amount"]
+        fmt_of = {2: amount}   # decimals → number format
         for o in orgs:
             sh = self._room("明细")
-            num, text, r = sh._num, sh._str, sh.row
-            for c, v in ((0, o["unit"]), (1, o["org"]), (2, o["year"]), (c_file, o["file"]), (c_file + 1, o["sheet"])):
-                if c == 2 and str(v).isdigit():
-                    num(r, c, int(v), None)
-                elif v:
-                    text(r, c, str(v), None)
+            r = sh.row
             kind = "·".join(w for w in ("汇总行" if o["is_summary"] else "",
                                         MEASURE_WORDS.get(o.get("measure") or "final", "")) if w)
-            if kind:
-                text(r, 3, kind, None)
-            if o["uid"] not in marked_units:  # most org rows carry no finding
+            year = o["year"]
+            texts = [(c, int(v) if c == 2 and str(v).isdigit() else str(v), None)
+                     for c, v in ((0, o["unit"]), (1, o["org"]), (2, year), (3, kind))
+                     if v or (c == 2 and str(v).isdigit())]
+            tail = [(c, str(v), None) for c, v in ((c_file, o["file"]), (c_file + 1, o["sheet"])) if v]
+            uid = o["uid"]
+            if uid not in marked_units or not any((uid, o.get(ck) or "") in marks for _, _, ck, _ in cols):
+                # most org rows carry no finding: the whole row at once
+                body = []
                 for c, key, _, _ in cols:
                     v = o.get(key)
                     if v is not None:
-                        num(r, c, float(v), amount if places_of(v) == 2 else self.num_fmt(places_of(v)))
-            else:
-                for c, key, cell_key, raw_key in cols:
-                    v = o.get(key)
-                    hits = marks.get((o["uid"], o.get(cell_key) or ""))
-                    if hits:
-                        worst = min(hits, key=lambda x: RANK[x.severity])
-                        fm = self.num_fmt(places_of(v) if v is not None else 2, worst.severity)
-                        sh.put(c, v if v is not None else o.get(raw_key) or None, fm)
-                        note = "\n".join(f"[{x.rule}] {x.message}" for x in hits)
-                        sh.ws.write_comment(r, c, note[:30000], {"x_scale": 3, "y_scale": 2})
-                    elif v is not None:
-                        num(r, c, float(v), amount if places_of(v) == 2 else self.num_fmt(places_of(v)))
+                        p = places_of(v)
+                        body.append((c, v, fmt_of.get(p) or fmt_of.setdefault(p, self.num_fmt(p))))
+                if texts or body or tail:
+                    sh.ws.ready_row(r, texts + body + tail)
+                sh.row += 1
+                continue
+            num, text = sh._num, sh._str
+            for c, v, _ in texts + tail:
+                (num if isinstance(v, int) else text)(r, c, v, None)
+            for c, key, cell_key, raw_key in cols:
+                v = o.get(key)
+                hits = marks.get((o["uid"], o.get(cell_key) or ""))
+                if hits:
+                    worst = min(hits, key=lambda x: RANK[x.severity])
+                    fm = self.num_fmt(places_of(v) if v is not None else 2, worst.severity)
+                    sh.put(c, v if v is not None else o.get(raw_key) or None, fm)
+                    note = "\n".join(f"[{x.rule}] {x.message}" for x in hits)
+                    sh.ws.write_comment(r, c, note[:30000], {"x_scale": 3, "y_scale": 2})
+                elif v is not None:
+                    p = places_of(v)
+                    num(r, c, float(v), fmt_of.get(p) or fmt_of.setdefault(p, self.num_fmt(p)))
             sh.row += 1
 
     def _unit_facts(self, frames, findings) -> None:
@@ -534,10 +544,16 @@ def explained_warnings(report) -> Counter:
 
 
 def places_of(v) -> int:
-    if not isinstance(v, Decimal):
+    """Decimals to show for an amount: two, or as many as it was given (up to six)."""
+    if v.__class__ is not Decimal:
         return 2
-    exp = v.as_tuple().exponent
-    return min(max(2, -exp), 6) if isinstance(exp, int) else 2
+    s = str(v)   # cheaper than as_tuple(), which builds the digits; 'E' forms take the long way
+    dot = s.find(".")
+    if dot < 0 or "E" in s:
+        exp = v.as_tuple().exponent
+        return min(max(2, -exp), 6) if isinstance(exp, int) else 2
+    n = len(s) - dot - 1
+    return 2 if n <= 2 else min(n, 6)
 
 
 def _overview(w: SummaryWriter, report, continued: list[str], unlinked: int = 0) -> None:
