@@ -278,3 +278,29 @@ def test_an_xls_comes_back_rebuilt_and_marked(tmp_path):
             assert r["message"] in _spot(wb, r["sheet"], r["cell"]).comment.text
     text = next(r for r in task[2]["rows"] if r["rule"] == "TXT-001")
     assert _spot(wb, text["sheet"], text["cell"]).fill.fgColor.rgb[-6:] == "FFC7CE"
+
+
+@pytest.mark.parametrize("edit", [
+    (b"<sheetData>", b'<sheetData><!-- <c r="C13" s="1"/> -->'),      # a cell's reference in a comment
+    (b'<c r="C13"', b'<c r ="C13"'),                                    # spaces around =
+])
+def test_xml_these_edits_would_misread_goes_through_openpyxl(tmp_path, edit):
+    src = tmp_path / "src.xlsx"
+    build(src, seed=308, plants=["identity"])
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(inbox / "odd.xlsx", "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                assert edit[0] in data
+                data = data.replace(*edit)
+            zout.writestr(name, data)
+    task = tasks_of(inbox, tmp_path / "out")[0]
+    with pytest.raises(Unsure):
+        repack(Path(task[0]).read_bytes(), task[2], _simple, _plain_range_text)
+    folder = tmp_path / "returns"
+    return_job(*task, str(folder))
+    wb = load_workbook(folder / "odd.xlsx")
+    assert wb.sheetnames[0] == "问题清单"
+    assert all(r["message"] in _spot(wb, r["sheet"], r["cell"]).comment.text for r in task[2]["rows"] if r["cell"])

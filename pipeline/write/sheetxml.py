@@ -12,6 +12,11 @@ _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _ROW = re.compile(r"<row\b[^>]*?(/?)>", re.S)
 _F = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _REF = re.compile(r'\br="([A-Z]{1,3})(\d+)"')
+# what Excel, WPS, LibreOffice and the usual libraries never write, and a text search would misread:
+# comments or CDATA (a cell's reference inside them), attributes in single quotes or with spaces
+# around "=", references written with character entities
+_UNUSUAL = re.compile(r"<!--|<!\[CDATA\[|\s[\w:.-]+\s*=\s*'|\s[\w:.-]+\s+=|=\s+[\"']|\sr=\"[^\"]*&")
+_TEXT = re.compile(r">[^<]+<")
 _COORD = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 # the children a worksheet may have after <legacyDrawing>, in the schema's order
 # (other than the worksheet's <extLst>, found apart: nested ones belong to conditional formats)
@@ -46,6 +51,8 @@ class SheetXml:
     def __init__(self, xml: str):
         if not re.search(r"<worksheet\b", xml[:2000]) or "<sheetData" not in xml:
             raise Unsure("not a plain worksheet part")
+        if _UNUSUAL.search(_TEXT.sub("><", xml)):   # in the tags, not in the cells' text
+            raise Unsure("XML written in a way these edits do not read")
         self.xml = xml
         self._found: dict[tuple[int, int], re.Match | None] = {}
         self._merges: list[tuple[int, int, int, int]] | None = None
