@@ -7,12 +7,13 @@ without a store has no last year, and these rules find nothing. Pure functions: 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    from ..models import Finding
 
-from ..models import Finding
-from .findings import make_finding
-from .frames import frame as make_frame
+# numpy and the frames are imported where the rules run: load_pack checks a rule file's
+# cross_year keys with params_problem, and `selfeval check` loads its pack before it reads
 
 KIND = "cross_year"
 CHECKS = ("carry", "growth", "change")
@@ -72,6 +73,8 @@ def check(rule, unit: dict, this: dict, last: dict, *, last_year: str, last_appr
         if prev_v == 0 or abs(now_v - prev_v) <= abs(prev_v) * share:
             return None
         extra.update(share=f"{share:.0%}", change=f"{(now_v - prev_v) / abs(prev_v):+.1%}")
+    from .findings import make_finding
+
     block, field = fld.split(".", 1)
     cell = str(this.get(f"{fld}@cells") or this.get(f"{fld}@cell") or "").split("、")[0].split(",")[0]
     f = make_finding(rule, unit, block=block, org="", field=field, cell=cell,
@@ -83,6 +86,10 @@ def check(rule, unit: dict, this: dict, last: dict, *, last_year: str, last_appr
 def cross_year(rule, P):
     """The runner (check/checks.py's protocol): one row per unit that breaks the rule; the
     context's "previous" maps a unit's uid to (last year's figures, last year, 通过 or not)."""
+    import numpy as np
+
+    from .frames import frame as make_frame
+
     rows = []
     for uid, (last, year, approved) in ((P.context or {}).get("previous") or {}).items():
         if uid in P.units and (f := check(rule, P.unit(uid), P.units[uid], last, last_year=year,
