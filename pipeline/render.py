@@ -10,10 +10,12 @@ from collections import Counter
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from .models import BLOCK_LABELS, FIELD_LABELS, SEVERITY_LABELS
+
+# rich.table is imported where a table is drawn: `selfeval check` of a form without findings
+# prints none, and its help pages and messages are drawn only when asked for
 
 # a pipe or a file gets lines of 120 columns unless COLUMNS says otherwise
 console = Console(highlight=False, width=None if os.isatty(1) or "COLUMNS" in os.environ else 120)
@@ -64,6 +66,8 @@ class RunProgress:
 
 
 def run_summary(report) -> None:
+    from rich.table import Table
+
     sev = Counter(f.severity for f in report.findings)
     t = Table(title="汇总审核结果", show_header=False, box=None, pad_edge=False)
     t.add_column(style="bold")
@@ -100,6 +104,8 @@ def run_summary(report) -> None:
 
 
 def findings_table(findings, title: str = "问题") -> None:
+    from rich.table import Table
+
     t = Table(title=title, show_lines=True)
     for h in ("级别", "规则", "工作表", "单元格", "问题说明"):
         t.add_column(h, overflow="fold")
@@ -123,6 +129,8 @@ def check_result(report) -> None:
 
 
 def inspect_result(result) -> None:
+    from rich.table import Table
+
     if result.status == "rejected":
         console.print(f"[red]拒收：{escape(result.file)}[/]\n原因（{result.code}）：{escape(result.error)}")
         return
@@ -166,6 +174,8 @@ def inspect_result(result) -> None:
 
 
 def rules_table(pack) -> None:
+    from rich.table import Table
+
     t = Table(title=Text(f"{pack.name}（版本 {pack.version}，容差 {pack.tolerance} 万元）"), show_lines=True)
     from .write.present import SEVERITY_WORDS, formula_cn   # the 审核 words and formulas in Chinese labels
 
@@ -194,6 +204,8 @@ def _width() -> int:
 
 def _grid(rows: list[tuple[str, str]]) -> str:
     """Two aligned columns, CJK-aware, wrapped to the terminal."""
+    from rich.table import Table
+
     t = Table.grid(padding=(0, 3))
     t.add_column(no_wrap=True)
     t.add_column(overflow="fold")
