@@ -42,8 +42,10 @@ def both(task) -> tuple[bytes, bytes]:
 
 
 def assert_sound(data: bytes) -> None:
-    """Every XML part parses, every part has a content type, every relationship's part exists."""
+    """Every part deflated, every XML part parses, every part has a content type, every
+    relationship's part exists."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
         names = set(z.namelist())
         types = ElementTree.fromstring(z.read("[Content_Types].xml"))
         ns = "{http://schemas.openxmlformats.org/package/2006/content-types}"

@@ -65,8 +65,8 @@ def rebuilt(sheets) -> bytes:
     }
     for i, part in enumerate(parts, 1):
         files[f"xl/worksheets/sheet{i}.xml"] = part
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    out = io.BytesIO()   # (stored: repack deflates every part of the copy it makes of this)
+    with zipfile.ZipFile(out, "w") as z:
         for name, text in files.items():
             z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text.encode("utf-8"))
     return out.getvalue()
