@@ -306,3 +306,38 @@ def test_xml_these_edits_would_misread_goes_through_openpyxl(tmp_path, edit):
     wb = load_workbook(folder / "odd.xlsx")
     assert wb.sheetnames[0] == "问题清单"
     assert all(r["message"] in _spot(wb, r["sheet"], r["cell"]).comment.text for r in task[2]["rows"] if r["cell"])
+
+
+def test_macros_and_their_signature_do_not_come_back(tmp_path):
+    """An .xlsm: the copy has no macro project, no signature, and says it is a plain workbook."""
+    src = tmp_path / "src.xlsx"
+    build(src, seed=309, plants=["identity"])
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    macro_ct = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(inbox / "m.xlsm", "w", zipfile.ZIP_DEFLATED) as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    macro_ct.encode()).replace(b"</Types>", b'<Default Extension="bin" ContentType='
+                                    b'"application/vnd.ms-office.vbaProject"/></Types>')
+            if name == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/'
+                                    b'office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>')
+            zout.writestr(name, data)
+        zout.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0 not a real project")
+        zout.writestr("xl/vbaProjectSignature.bin", b"signature")
+        zout.writestr("xl/_rels/vbaProject.bin.rels",
+                      '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                      'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.microsoft.com/office/'
+                      '2006/relationships/vbaProjectSignature" Target="vbaProjectSignature.bin"/></Relationships>')
+    task = tasks_of(inbox, tmp_path / "out")[0]
+    assert task[1] == "m.xlsx"
+    fast = repack(Path(task[0]).read_bytes(), task[2], _simple, _plain_range_text)
+    assert_sound(fast)
+    with zipfile.ZipFile(io.BytesIO(fast)) as z:
+        assert not [n for n in z.namelist() if "vba" in n.lower()]
+        types = z.read("[Content_Types].xml").decode()
+        assert "macroEnabled" not in types and "spreadsheetml.sheet.main+xml" in types
+    assert load_workbook(io.BytesIO(fast)).sheetnames[0] == "问题清单"

@@ -52,8 +52,12 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
         if kind in _DROP:
             if r.get("TargetMode") != "External":
                 part = wb_rels.target(r)
-                pkg.drop(part)
-                pkg.drop(Rels(pkg, part).name)
+                own = Rels(pkg, part)   # what the dropped part brings along (a macro's signature)
+                for sub in [x for x in own.items if x.get("TargetMode") != "External"]:
+                    pkg.drop(own.target(sub))
+                    types.set(own.target(sub), None)
+                for gone in (part, own.name):
+                    pkg.drop(gone)
                 types.set(part, None)
             wb_rels.items.remove(r)
         elif kind not in _KEEP:
