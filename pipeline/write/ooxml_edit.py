@@ -79,9 +79,12 @@ class Package:
         if name not in self.names:
             raise Unsure(f"no part {name}")
         try:
-            return self.zip.read(name).decode("utf-8")
+            text = self.zip.read(name).decode("utf-8")
         except UnicodeDecodeError as e:
             raise Unsure(f"{name} is not UTF-8") from e
+        if "<!--" in text or "<![CDATA[" in text:   # a text search would read what they hide as markup
+            raise Unsure(f"comments or CDATA in {name}")
+        return text
 
     def put(self, name: str, text: str) -> None:
         self.edited[name] = text.encode("utf-8")
@@ -128,7 +131,12 @@ class Rels:
     def __init__(self, pkg: Package, part: str):
         self.name = rels_name(part)
         self.folder = posixpath.dirname(part)
-        self.items = [attrs(t) for t in _REL.findall(pkg.text(self.name))] if pkg.has(self.name) else []
+        self.items = []
+        if pkg.has(self.name):
+            xml = pkg.text(self.name)
+            if not re.search(r"<Relationships\b", xml):
+                raise Unsure(f"{self.name} written with a prefix")
+            self.items = [attrs(t) for t in _REL.findall(xml)]
 
     def kind(self, rel: dict) -> str:
         return rel.get("Type", "").rsplit("/", 1)[-1]
@@ -158,6 +166,8 @@ class Rels:
 class ContentTypes:
     def __init__(self, pkg: Package):
         xml = pkg.text("[Content_Types].xml")
+        if not re.search(r"<Types\b", xml):
+            raise Unsure("[Content_Types].xml written with a prefix")
         self.defaults = {a["Extension"].lower(): a["ContentType"]
                          for a in map(attrs, re.findall(r"<Default\b[^>]*>", xml))}
         self.overrides = {a["PartName"]: a["ContentType"] for a in map(attrs, re.findall(r"<Override\b[^>]*>", xml))}

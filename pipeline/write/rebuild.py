@@ -32,15 +32,18 @@ STYLES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 BORDER = 1
 
 
-def rebuilt(sheets) -> bytes:
-    """A package of the reader's grids (read/grid.py Grid: 0-based values, errors, merged)."""
+def rebuilt(sheets) -> tuple[bytes, dict[str, str]]:
+    """A package of the reader's grids (read/grid.py Grid: 0-based values, errors, merged), and
+    the sheets renamed on the way (a name an .xlsx cannot hold: too long, or with [ ] : * ? / or a backslash)."""
     styles = Styles(STYLES)
-    names, parts = [], []
+    names, parts, renamed = [], [], {}
     for g in sheets:
         name = _BAD_NAME.sub("_", g.name)[:31].strip("'") or "Sheet"
         while name.casefold() in {n.casefold() for n in names}:
             name = name[:28] + f"_{len(names) + 1}"
         names.append(name)
+        if name != g.name:
+            renamed[g.name] = name
         parts.append(_sheet(g, styles))
     sheet_tags = "".join(f'<sheet name="{esc(n)}" sheetId="{i}" r:id="rId{i}"/>' for i, n in enumerate(names, 1))
     files = {
@@ -69,7 +72,7 @@ def rebuilt(sheets) -> bytes:
     with zipfile.ZipFile(out, "w") as z:
         for name, text in files.items():
             z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), text.encode("utf-8"))
-    return out.getvalue()
+    return out.getvalue(), renamed
 
 
 def _sheet(g, styles: Styles) -> str:

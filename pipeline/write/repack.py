@@ -22,8 +22,9 @@ _KEEP = {"worksheet", "styles", "sharedStrings", "theme"}
 _DROP = {"calcChain", "externalLink", "vbaProject", "printerSettings", "hyperlink"}
 _ROOT_KEEP = {"officeDocument", "core-properties", "extended-properties", "custom-properties", "thumbnail"}
 _SHEET_TAG = re.compile(r"<sheet\b[^>]*>")
+_PROPERTY = re.compile(r"<property\b([^>]*)>(.*?)</property>", re.S)
 _NAME = re.compile(r"<definedName\b([^>]*)>(.*?)</definedName>", re.S)
-_PRINT_PART = re.compile(r"^(?:(?:'[^'!\[\]]+'|[^'!\[\]()\s&\"]+)!)?(?:\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?"
+_PRINT_PART = re.compile(r"^(?:(?:'(?:[^'\[\]]|'')+'|[^'!\[\]()\s&\"]+)!)?(?:\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?"
                          r"|\$?\d+:\$?\d+|\$?[A-Z]{1,3}:\$?[A-Z]{1,3})$")
 APP = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties xmlns="http://schemas.openxmlformats.org/'
        'officeDocument/2006/extended-properties"><Application>Microsoft Excel Compatible / selfeval</Application></Properties>')
@@ -101,7 +102,7 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
             k += 1
 
     # every sheet: links, printer settings and active formulas out; flagged ones marked
-    edits = {part: _open_sheet(pkg, part, simple) for _, _, part in kept}
+    edits = {part: _open_sheet(pkg, types, part, simple) for _, _, part in kept}
     names = [a["name"] for _, a, _ in kept]
     by_name = {a["name"]: part for _, a, part in kept}
     targets: dict[tuple[str, str], tuple[str, str]] = {}   # mark → (sheet name, its top-left cell)
@@ -145,7 +146,9 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
         pkg.put(vpart, vml_part(cells, block_no))
         edits[part] = (sx, rels, None if old else rid)
     for part, (sx, rels, *rid) in edits.items():
-        pkg.put(part, sx.render(rid[0] if rid else None))   # (rid: a new comments drawing to link)
+        xml = sx.render(rid[0] if rid else None)   # (rid: a new comments drawing to link)
+        _linked(xml, rels, rid[0] if rid else None)
+        pkg.put(part, xml)
         if rels.items:
             pkg.put(rels.name, rels.xml())
         else:
@@ -177,26 +180,27 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
     _stamp(pkg, root, types, custom)
     if pkg.has("docProps/app.xml"):
         pkg.put("docProps/app.xml", APP)
+    every = {i.filename for i in pkg.infos} | set(pkg.edited)
+    reached = _reachable(pkg)
+    for name in every - reached:   # parts nothing refers to (an orphan macro project, a program)
+        pkg.drop(name)
+        types.set(name, None)
     pkg.put("[Content_Types].xml", types.xml())
     return pkg.bytes()
 
 
 def _their_comments(pkg: Package, rels: Rels, old: list[dict], sx: SheetXml):
     """The flagged sheet's own comments part and drawing: (comments part, VML part, drawing id).
-    A drawing with anything but comment boxes (form controls) is not redrawn here."""
+    """
     comments = [r for r in old if rels.kind(r) == "comments"]
     drawings = [r for r in old if rels.kind(r) == "vmlDrawing"]
     linked = re.search(r"<legacyDrawing\b[^>]*>", sx.xml)
     if len(comments) != 1 or len(drawings) != 1 or not linked or attrs(linked.group()).get("r:id") != drawings[0].get("Id"):
         raise Unsure("comments drawn in a way not redrawn here")
-    vpart = rels.target(drawings[0])
-    kinds = set(re.findall(r'ObjectType="([^"]*)"', pkg.text(vpart)))
-    if kinds - {"Note"}:
-        raise Unsure("form controls in the comments drawing")
-    return rels.target(comments[0]), vpart, drawings[0]["Id"]
+    return rels.target(comments[0]), rels.target(drawings[0]), drawings[0]["Id"]   # (boxes only: _only_notes)
 
 
-def _open_sheet(pkg: Package, part: str, simple):
+def _open_sheet(pkg: Package, types: ContentTypes, part: str, simple):
     sx = SheetXml(pkg.text(part))
     rels = Rels(pkg, part)
     for r in list(rels.items):
@@ -204,14 +208,50 @@ def _open_sheet(pkg: Package, part: str, simple):
         if kind in ("hyperlink", "printerSettings"):
             if r.get("TargetMode") != "External":
                 pkg.drop(rels.target(r))
+                types.set(rels.target(r), None)
             rels.items.remove(r)
-        elif kind in ("comments", "vmlDrawing"):
-            continue   # kept where no cell of the sheet is flagged (checked by the caller)
-        else:
+        elif kind == "vmlDrawing":
+            _only_notes(pkg, rels.target(r))
+        elif kind != "comments":   # comments stay where no cell of the sheet is flagged (see repack)
             raise Unsure(f"sheet part {kind}")
     sx.inert_formulas(simple)
     return sx, rels
 
+
+def _only_notes(pkg: Package, vml: str) -> None:
+    """A VML drawing kept or redrawn holds comment boxes only: no form control (a button may call
+    a macro), nothing of its own it links to (an image from the web)."""
+    text = pkg.text(vml)
+    kinds = set(re.findall(r"""ObjectType\s*=\s*["']([^"']*)["']""", text))
+    if kinds - {"Note"} or "FmlaMacro" in text or Rels(pkg, vml).items:
+        raise Unsure("a drawing with more than comment boxes")
+
+
+def _linked(xml: str, rels: Rels, new_rid: str | None) -> None:
+    """Every relationship the edited sheet still names is one it keeps (printer settings and
+    links are gone with their ids: a <pageSetup> of a custom view must not keep one)."""
+    named = re.findall(r'\s([\w.-]+):id\s*=\s*"([^"]*)"', xml)
+    ids = {r.get("Id") for r in rels.items} | {new_rid}
+    if any(prefix != "r" or rid not in ids for prefix, rid in named):
+        raise Unsure("a relationship named that is not kept")
+
+
+def _reachable(pkg: Package) -> set[str]:
+    """Parts the package's relationships reach (from _rels/.rels), with their .rels parts."""
+    seen, todo = {"[Content_Types].xml"}, [""]
+    while todo:
+        part = todo.pop()
+        rels = Rels(pkg, part)
+        if pkg.has(rels.name):
+            seen.add(rels.name)
+        for r in rels.items:
+            if r.get("TargetMode") == "External":
+                continue
+            target = rels.target(r)
+            if target not in seen and pkg.has(target):
+                seen.add(target)
+                todo.append(target)
+    return seen
 
 def _relative(base_part: str, part: str) -> str:
     folder = base_part.rsplit("/", 1)[0] + "/" if "/" in base_part else ""
@@ -249,9 +289,10 @@ def _workbook(xml: str, new_tag: str, tags: list[str], index_after: dict[int, in
     else:
         at = xml.index("</sheets>") + len("</sheets>")
         xml = xml[:at] + names + xml[at:]
-    er = block(xml, "externalReferences")
-    if er:
-        xml = xml[:er.start()] + xml[er.end():]
+    for gone in ("externalReferences", "webPublishObjects"):   # (web publishing republishes to a share)
+        m = block(xml, gone)
+        if m:
+            xml = xml[:m.start()] + xml[m.end():]
     for v in reversed(list(re.finditer(r"<workbookView\b[^>]*>", xml))):
         tag = set_attr(set_attr(v.group(), "activeTab", None), "firstSheet", None)
         xml = xml[:v.start()] + tag + xml[v.end():]
@@ -272,7 +313,7 @@ def _custom(pkg: Package, root: Rels, types: ContentTypes):
     part = root.target(rel[0])
     xml = pkg.text(part)
     value = None
-    for m in re.finditer(r"<property\b([^>]*)>(.*?)</property>", xml, re.S):
+    for m in _PROPERTY.finditer(xml):
         if attrs(m[1]).get("name") == OWN_PROPERTY:
             v = re.search(r">([^<]*)<", m[2])
             value = _unescape(v[1]) if v else ""
@@ -285,7 +326,9 @@ def _stamp(pkg: Package, root: Rels, types: ContentTypes, custom) -> None:
         return f'<property fmtid="{FMTID}" pid="{pid}" name="{OWN_PROPERTY}"><vt:lpwstr>return</vt:lpwstr></property>'
 
     if custom is None:
-        part = "docProps/custom.xml"   # (an unlisted part of that name is no property of the book)
+        part = "docProps/custom.xml"   # (an unlisted part of that name, in any case, is no property of the book)
+        for name in [n for n in pkg.names if n.casefold() == part]:
+            pkg.drop(name)
         pkg.put(part, f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties {CUSTOM_NS}>'
                       + prop(2) + "</Properties>")
         root.add("custom-properties", part)
@@ -293,9 +336,14 @@ def _stamp(pkg: Package, root: Rels, types: ContentTypes, custom) -> None:
         pkg.put(root.name, root.xml())
         return
     part, _, xml = custom
-    xml = re.sub(r"<property\b[^>]*\bname=\"" + OWN_PROPERTY + r"\"[^>]*>.*?</property>", "", xml, flags=re.S)
-    pids = [int(p) for p in re.findall(r'\bpid="(\d+)"', xml)]
-    if "</Properties>" not in xml or 'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"' not in xml:
+    if 'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"' not in xml or "</Properties>" not in xml:
         raise Unsure("custom properties")
+    pids = []
+    for m in reversed(list(_PROPERTY.finditer(xml))):   # ours goes (one of ours comes back below)
+        a = attrs(m[1])
+        if a.get("name") == OWN_PROPERTY:
+            xml = xml[:m.start()] + xml[m.end():]
+        elif a.get("pid", "").isdigit():
+            pids.append(int(a["pid"]))
     at = xml.rindex("</Properties>")
     pkg.put(part, xml[:at] + prop(max([1, *pids]) + 1) + xml[at:])

@@ -30,7 +30,7 @@ from .listing import escaped as _escaped
 
 _SIMPLE = re.compile(r"^=\s*(?:SUM\(|[A-Z]{1,3}\$?\d|\$|\(|\d|[-+])[A-Z0-9$:,+\-*/(). ]*$", re.I)
 _BAD = re.compile(r"[A-Z_]+\(", re.I)
-_RANGE = re.compile(r"^(?:(?:'[^'!\[\]]+'|[^'!\[\]()\s&\"]+)!)?\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?$")
+_RANGE = re.compile(r"^(?:(?:'(?:[^'\[\]]|'')+'|[^'!\[\]()\s&\"]+)!)?\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?$")
 
 
 class ReturnRefused(Exception):
@@ -85,13 +85,29 @@ def return_job(src: str, dst: str, rows: dict, sha256: str, folder: str) -> str:
         from .rebuild import rebuilt
         from .repack import repack
 
-        fast = repack(rebuilt(read_book(Path(src), data).sheets), rows, _simple, _plain_range_text)
+        package, renamed = rebuilt(read_book(Path(src), data).sheets)
+        fast = repack(package, _renamed(rows, renamed), _simple, _plain_range_text)
     with atomic_path(Path(folder) / dst) as tmp:
         if fast is not None:
             tmp.write_bytes(fast)
         else:
             wb.save(tmp)
     return dst
+
+
+def _renamed(content: dict, renamed: dict[str, str]) -> dict:
+    """The findings' sheets under the names the rebuilt copy gives them."""
+    if not renamed:
+        return content
+    rows = []
+    for x in content["rows"]:
+        x = dict(x, sheet=renamed.get(x["sheet"], x["sheet"]))
+        if "!" in x["cell"]:
+            sheet, cell = x["cell"].split("!", 1)
+            if sheet.strip("'") in renamed:
+                x["cell"] = "'" + renamed[sheet.strip("'")] + "'!" + cell   # (read back by strip("'"))
+        rows.append(x)
+    return dict(content, rows=rows)
 
 
 def openpyxl_copy(src: Path, data: bytes, content: dict):
@@ -146,13 +162,16 @@ def _sanitize(wb) -> None:
     """Formulas other than the form's simple arithmetic become inert text, text loses control
     characters no workbook may hold, hyperlinks and names that are not plain ranges go."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.worksheet.formula import ArrayFormula
 
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
                 v = c.value
-                if isinstance(v, str) and ((c.data_type == "f" and not _simple(v))
-                                           or ILLEGAL_CHARACTERS_RE.search(v)):
+                if isinstance(v, ArrayFormula) and not _simple(str(v.text)):
+                    _text(c, str(v.text))
+                elif isinstance(v, str) and ((c.data_type == "f" and not _simple(v))
+                                             or ILLEGAL_CHARACTERS_RE.search(v)):
                     _text(c, v)
                 if c.hyperlink is not None:
                     c.hyperlink = None

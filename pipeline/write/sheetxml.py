@@ -147,12 +147,12 @@ class SheetXml:
                 edits.append((m.start(), m.start() + _start_len(m), start_tag))
         if absent:
             edits.extend(self._insertions(absent))
-        for tag in ("hyperlinks",):
+        for tag in ("hyperlinks", "webPublishItems"):
             for hm in re.finditer(rf"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)", xml, re.S):
                 edits.append((hm.start(), hm.end(), ""))
-        pm = re.search(r"<pageSetup\b[^>]*>", xml)
-        if pm and "r:id" in pm.group():
-            edits.append((pm.start(), pm.end(), set_attr(pm.group(), "r:id", None)))
+        for pm in re.finditer(r"<pageSetup\b[^>]*>", xml):   # the sheet's and its custom views'
+            if "r:id" in pm.group():
+                edits.append((pm.start(), pm.end(), set_attr(pm.group(), "r:id", None)))
         for sv in re.finditer(r"<sheetView\b[^>]*>", xml):
             if "tabSelected" in sv.group():
                 edits.append((sv.start(), sv.end(), set_attr(sv.group(), "tabSelected", None)))
@@ -177,33 +177,38 @@ class SheetXml:
                 raise Unsure("a row without its number")
             rows[int(r)] = m
         end = xml.find("</sheetData>", data_start)
-        for r, cols in absent.items():
-            new = "".join(f'<c r="{col_letters(c)}{r}" s="{self.styles[(r, c)]}"/>' for c in sorted(cols))
+        at_pos: dict[int, list[str]] = {}   # one insertion per position, its pieces in order
+        new_rows = []
+        for r, cols in sorted(absent.items()):
+            cells = [f'<c r="{col_letters(c)}{r}" s="{self.styles[(r, c)]}"/>' for c in sorted(cols)]
             m = rows.get(r)
             if m is None:
-                later = [rows[k].start() for k in rows if k > r]
-                if later:
-                    at = min(later)
-                elif end >= 0:
-                    at = end
-                else:   # <sheetData/>
-                    sd = re.search(r"<sheetData\b[^>]*/>", xml)
-                    yield sd.start(), sd.end(), f"<sheetData><row r=\"{r}\">{new}</row></sheetData>"
-                    continue
-                yield at, at, f'<row r="{r}">{new}</row>'
+                new_rows.append((r, f'<row r="{r}">{"".join(cells)}</row>'))
                 continue
             head = set_attr(m.group(), "spans", None)
             if m[1]:   # <row …/>
-                yield m.start(), m.end(), head[:-2] + ">" + new + "</row>"
+                yield m.start(), m.end(), head[:-2] + ">" + "".join(cells) + "</row>"
                 continue
             close = xml.index("</row>", m.end())
             yield m.start(), m.end(), head
-            row_cells = [(int(_REF.search(cm[1])[2]) == r and col_number(_REF.search(cm[1])[1]), cm.start())
-                         for cm in _CELL.finditer(xml, m.end(), close)]
-            for c in sorted(cols):
-                later = [at for cc, at in row_cells if cc and cc > c]
-                at = min(later) if later else close
-                yield at, at, f'<c r="{col_letters(c)}{r}" s="{self.styles[(r, c)]}"/>'
+            row_cells = []
+            for cm in _CELL.finditer(xml, m.end(), close):
+                ref = _REF.search(cm[1])
+                if ref is None:
+                    raise Unsure("a cell without its reference")
+                row_cells.append((col_number(ref[1]), cm.start()))
+            for c, cell in zip(sorted(cols), cells):
+                later = [at for cc, at in row_cells if cc > c]
+                at_pos.setdefault(min(later) if later else close, []).append(cell)
+        if new_rows and end < 0:   # <sheetData/>: every new row in one
+            sd = re.search(r"<sheetData\b[^>]*/>", xml)
+            yield sd.start(), sd.end(), "<sheetData>" + "".join(t for _, t in new_rows) + "</sheetData>"
+        else:
+            for r, text in new_rows:
+                later = [rows[k].start() for k in rows if k > r]
+                at_pos.setdefault(min(later) if later else end, []).append(text)
+        for at, pieces in at_pos.items():
+            yield at, at, "".join(pieces)
 
     def _legacy_at(self) -> int:
         """Where <legacyDrawing> goes: before the first top-level child the schema puts after it.
