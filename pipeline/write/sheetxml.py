@@ -17,6 +17,16 @@ _REF = re.compile(r'\br="([A-Z]{1,3})(\d+)"')
 # around "=", references written with character entities
 _UNUSUAL = re.compile(r"<!--|<!\[CDATA\[|\s[\w:.-]+\s*=\s*'|\s[\w:.-]+\s+=|=\s+[\"']|\sr=\"[^\"]*&")
 _TEXT = re.compile(r">[^<]+<")
+_SPACED = ("= ", " =", "=\n", "\n=", "=\t", "\t=", "=\r", "\r=")
+
+
+def _unusual(tags: str) -> bool:
+    """_UNUSUAL, its costly parts asked only where a plain substring says they may match."""
+    if "<!--" in tags or "<![CDATA[" in tags:
+        return True
+    if "'" in tags or "&" in tags or any(s in tags for s in _SPACED):
+        return bool(_UNUSUAL.search(tags))
+    return False
 _COORD = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 # the children a worksheet may have after <legacyDrawing>, in the schema's order
 # (other than the worksheet's <extLst>, found apart: nested ones belong to conditional formats)
@@ -51,7 +61,7 @@ class SheetXml:
     def __init__(self, xml: str):
         if not re.search(r"<worksheet\b", xml[:2000]) or "<sheetData" not in xml:
             raise Unsure("not a plain worksheet part")
-        if _UNUSUAL.search(_TEXT.sub("><", xml)):   # in the tags, not in the cells' text
+        if _unusual(_TEXT.sub("><", xml)):   # in the tags, not in the cells' text
             raise Unsure("XML written in a way these edits do not read")
         self.xml = xml
         self._found: dict[tuple[int, int], re.Match | None] = {}
@@ -63,9 +73,15 @@ class SheetXml:
         """The cell's element, found by its reference (no index of the whole sheet: a copy
         touches a few cells)."""
         if rc not in self._found:
-            ref = f'{col_letters(rc[1])}{rc[0]}'
-            m = re.search(r'<c\b[^>]*?\sr="' + ref + r'"', self.xml)
-            self._found[rc] = _CELL.match(self.xml, m.start()) if m else None
+            xml, key = self.xml, f' r="{col_letters(rc[1])}{rc[0]}"'   # only a cell's r holds letters
+            at, found = xml.find(key), None
+            while at >= 0 and found is None:
+                start = xml.rfind("<c ", 0, at + 1)
+                m = _CELL.match(xml, start) if start >= 0 else None
+                if m is not None and start + 2 + len(m[1]) > at:   # the key inside that start tag
+                    found = m
+                at = xml.find(key, at + 1)
+            self._found[rc] = found
         return self._found[rc]
 
     def merges(self) -> list[tuple[int, int, int, int]]:
