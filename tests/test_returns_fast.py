@@ -46,6 +46,7 @@ def assert_sound(data: bytes) -> None:
     relationship's part exists."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+        assert z.testzip() is None   # every part inflates to its CRC (copied parts too)
         names = set(z.namelist())
         types = ElementTree.fromstring(z.read("[Content_Types].xml"))
         ns = "{http://schemas.openxmlformats.org/package/2006/content-types}"

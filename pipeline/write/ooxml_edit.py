@@ -9,6 +9,7 @@ import html
 import io
 import posixpath
 import re
+import struct
 import zipfile
 
 PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -62,6 +63,7 @@ class Package:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile as e:
             raise Unsure(str(e)) from e
+        self.data = data
         self.infos = self.zip.infolist()
         names = [i.filename for i in self.infos]
         if len({n.casefold() for n in names}) != len(names):
@@ -106,12 +108,44 @@ class Package:
         with zipfile.ZipFile(out, "w") as z:
             for info in self.infos:
                 name = info.filename
-                if name not in self.dropped:
+                if name in self.dropped:
+                    continue
+                raw = None if name in self.edited else self._raw(info)
+                if raw is not None:
+                    _copied(z, info, raw)
+                else:
                     _deflated(z, name, info.date_time, self.edited.get(name) or self.zip.read(name))
             for name, data in self.edited.items():
                 if name not in self.names:
                     _deflated(z, name, (1980, 1, 1, 0, 0, 0), data)
         return out.getvalue()
+
+    def _raw(self, info: zipfile.ZipInfo) -> bytes | None:
+        """A part left as it is, as its deflated bytes: copied, not inflated and deflated again
+        (the guard inflated it, checked its CRC, when the run read these very bytes)."""
+        if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+            return None
+        at = info.header_offset
+        if self.data[at:at + 4] != b"PK\x03\x04":
+            return None
+        n, e = struct.unpack("<HH", self.data[at + 26:at + 30])
+        start = at + 30 + n + e
+        raw = self.data[start:start + info.compress_size]
+        return raw if len(raw) == info.compress_size else None
+
+
+def _copied(z: zipfile.ZipFile, src: zipfile.ZipInfo, raw: bytes) -> None:
+    """A deflated member written as it came (zipfile has no call for it: its own bookkeeping)."""
+    info = zipfile.ZipInfo(src.filename, src.date_time)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.CRC, info.compress_size, info.file_size = src.CRC, src.compress_size, src.file_size
+    info.header_offset = z.fp.tell()
+    z.fp.write(info.FileHeader(zip64=False))
+    z.fp.write(raw)
+    z.filelist.append(info)
+    z.NameToInfo[info.filename] = info
+    z.start_dir = z.fp.tell()
+    z._didModify = True
 
 
 def _deflated(z: zipfile.ZipFile, name: str, when: tuple, data: bytes, level: int = LEVEL) -> None:
