@@ -91,7 +91,8 @@ class Recorder:
         self.context = RunContext(store, self.inbox)
         # who is who: loaded once, by the context's book, for the run's recording as well
         self.aliases, self.has_roster = self.context.book.aliases, self.context.book.has_roster
-        self._q: queue.Queue = queue.Queue(maxsize=3)
+        # one chunk waiting at most: each one waiting is a chunk's forms held (~15 MB per 1,000)
+        self._q: queue.Queue = queue.Queue(maxsize=1)
         self._t = threading.Thread(target=self._loop, name="selfeval-store", daemon=True)
         self._t.start()
 
