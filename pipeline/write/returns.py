@@ -142,12 +142,12 @@ def _load_own(data: bytes):
     open it (.xls/.ods bytes, Strict OOXML)."""
     import io
 
-    from openpyxl import load_workbook
-
     from ..read.guard import sniff
 
     if sniff(data[:8], len(data)) != "zip":
-        return None
+        return None   # (before importing openpyxl: a worker making .xls copies needs none of it)
+    from openpyxl import load_workbook
+
     try:
         with _fast_merges():
             wb = load_workbook(io.BytesIO(data), keep_vba=False, keep_links=False, rich_text=False)
