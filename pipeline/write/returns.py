@@ -24,6 +24,7 @@ from copy import copy
 from pathlib import Path
 
 from .atomic import atomic_path
+from .sheetxml import REACHING_OUT
 from .listing import (COMMENT_MAX, FILL_ORDER, FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FILL, NUMBER_COLS, OWN_PROPERTY,
                       RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, sheet_name)
 from .listing import escaped as _escaped
@@ -176,6 +177,7 @@ def _sanitize(wb) -> None:
                 if c.hyperlink is not None:
                     c.hyperlink = None
         ws._hyperlinks = []
+        _quiet_rules(ws)
         for name in list(ws.defined_names):
             if not _plain_range(ws.defined_names[name]):
                 del ws.defined_names[name]
@@ -183,6 +185,18 @@ def _sanitize(wb) -> None:
         if not _plain_range(wb.defined_names[name]):
             del wb.defined_names[name]
     wb._external_links = []
+
+
+def _quiet_rules(ws) -> None:
+    """Conditional formats and validations whose formulas could reach out (REACHING_OUT) are dropped; colours and lists that stay inside the book stay."""
+    rules = ws.conditional_formatting._cf_rules
+    for cf in list(rules):
+        rules[cf] = [r for r in rules[cf] if not any(REACHING_OUT.search(str(f)) for f in (r.formula or []))]
+        if not rules[cf]:
+            del rules[cf]
+    dvs = ws.data_validations
+    dvs.dataValidation = [dv for dv in dvs.dataValidation
+                          if not any(REACHING_OUT.search(str(f or "")) for f in (dv.formula1, dv.formula2))]
 
 
 def _plain_range(defn) -> bool:

@@ -17,6 +17,9 @@ _REF = re.compile(r'\br="([A-Z]{1,3})(\d+)"')
 # around "=", references written with character entities
 _UNUSUAL = re.compile(r"<!--|<!\[CDATA\[|\s[\w:.-]+\s*=\s*'|\s[\w:.-]+\s+=|=\s+[\"']|\sr=\"[^\"]*&")
 _TEXT = re.compile(r">[^<]+<")
+# a formula of a conditional format or a validation that can reach out (the web, another file, a
+# program) when Excel evaluates it: such a rule does not come back (both ways of making a copy)
+REACHING_OUT = re.compile(r"(?:WEBSERVICE|FILTERXML|HYPERLINK|CALL|REGISTER|EXEC|RTD|INDIRECT|IMAGE)\s*\(|\[|\|", re.I)
 _SPACED = ("= ", " =", "=\n", "\n=", "=\t", "\t=", "=\r", "\r=")
 
 
@@ -61,6 +64,8 @@ class SheetXml:
     def __init__(self, xml: str):
         if not re.search(r"<worksheet\b", xml[:2000]) or "<sheetData" not in xml:
             raise Unsure("not a plain worksheet part")
+        if "<xm:f" in xml and any(REACHING_OUT.search(html.unescape(f)) for f in re.findall(r"<xm:f>(.*?)</xm:f>", xml, re.S)):
+            raise Unsure("an x14 rule's formula that could reach out")   # (openpyxl's path drops x14 rules)
         if _unusual(_TEXT.sub("><", xml)):   # in the tags, not in the cells' text
             raise Unsure("XML written in a way these edits do not read")
         self.xml = xml
@@ -163,6 +168,15 @@ class SheetXml:
                 edits.append((m.start(), m.start() + _start_len(m), start_tag))
         if absent:
             edits.extend(self._insertions(absent))
+        for cm in re.finditer(r"<conditionalFormatting\b.*?</conditionalFormatting>", xml, re.S):
+            if self._active(cm.group()):
+                edits.append((cm.start(), cm.end(), ""))
+        dm = re.search(r"<dataValidations\b[^>]*?(?:/>|>(.*?)</dataValidations>)", xml, re.S)
+        if dm and dm[1] and self._active(dm[1]):
+            kept = [v for v in re.findall(r"<dataValidation\b.*?</dataValidation>|<dataValidation\b[^>]*/>", dm[1], re.S)
+                    if not self._active(v)]
+            head = set_attr(re.match(r"<dataValidations\b[^>]*>", dm.group()).group(), "count", str(len(kept)))
+            edits.append((dm.start(), dm.end(), head + "".join(kept) + "</dataValidations>" if kept else ""))
         for tag in ("hyperlinks", "webPublishItems"):
             for hm in re.finditer(rf"<{tag}\b[^>]*?(?:/>|>.*?</{tag}>)", xml, re.S):
                 edits.append((hm.start(), hm.end(), ""))
@@ -178,6 +192,10 @@ class SheetXml:
         for start, end, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
             xml = xml[:start] + text + xml[end:]
         return xml
+
+    def _active(self, xml: str) -> bool:
+        """Some formula of a conditional format or validation could reach out (REACHING_OUT)."""
+        return any(REACHING_OUT.search(html.unescape(f)) for f in re.findall(r"<formula\d?>(.*?)</formula\d?>", xml, re.S))
 
     def _insertions(self, absent: dict[int, list[int]]):
         """Empty styled cells where the unit's sheet has none: into their row in column order,
