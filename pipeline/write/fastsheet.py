@@ -21,6 +21,9 @@ _COLS = [xl_col_to_name(c) for c in range(64)]
 
 
 class FastSheet(Worksheet):
+    def __init__(self) -> None:
+        super().__init__()
+        self._styles: dict = {}   # format → its s="…" attribute
     def _write_single_row(self, current_row_num=0) -> None:
         row_num = self.previous_row
         cells = self.table.get(row_num)
@@ -61,10 +64,9 @@ class FastSheet(Worksheet):
             fmt = self.col_info[col].column_format
         if fmt is None:
             return ""
-        styles = self.__dict__.setdefault("_styles", {})   # a format's index never changes once given
-        s = styles.get(fmt)
-        if s is None:
-            s = styles[fmt] = f' s="{fmt._get_xf_index()}"'
+        s = self._styles.get(fmt)
+        if s is None:   # a format's index never changes once given
+            s = self._styles[fmt] = f' s="{fmt._get_xf_index()}"'
         return s
 
     def _string_xml(self, ref: str, style: str, s: str) -> str:

@@ -65,6 +65,27 @@ def marks(content: dict) -> list[Mark]:
     return out
 
 
+def spot(sheet: str, cell: str) -> tuple[str, str]:
+    """A finding's (sheet, cell): a cell written 'other sheet'!A1 names its own sheet."""
+    if "!" in cell:
+        sheet, cell = cell.split("!", 1)
+        sheet = sheet.strip("'")
+    return sheet, cell
+
+
+def per_cell(items) -> dict:
+    """(key, text, color) of the marks → key → (text, color): the marks that land on one cell
+    (a merge's cells share its top-left) make one comment, with the worst of their fills."""
+    out: dict = {}
+    for key, text, color in items:
+        if key in out:
+            old_text, old_color = out[key]
+            out[key] = (old_text + "\n" + text, min(old_color, color, key=FILL_ORDER.index))
+        else:
+            out[key] = (text, color)
+    return out
+
+
 def listing(content: dict) -> Listing:
     rows, head = content["rows"], content["head"]
     e, w, i = head["counts"]

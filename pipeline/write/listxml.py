@@ -8,7 +8,7 @@ from .listing import (FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FI
                       RETURN_HEADER, TODO_COLOR, WIDTHS, COMMENT_MAX, Listing, escaped)
 from .ooxml_edit import Styles, Unsure, attrs, block, esc
 from .printing import PAGE, _amp
-from .sheetxml import col_letters
+from .sheetxml import col_letters, coord
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 LAST = col_letters(len(RETURN_HEADER))
@@ -98,8 +98,6 @@ def comments_part(notes: list[tuple[str, str]], author: str = "审核") -> str:
 def merged_comments(xml: str, texts: dict[tuple[int, int], str], author: str = "审核") -> tuple[str, list]:
     """A sheet's own comments part with ours in: a cell we flag gets our comment in place of its
     own, the others keep theirs as written. Returns the part and every comment's (row, column)."""
-    from .sheetxml import coord
-
     authors = re.findall(r"<author>(.*?)</author>", xml, re.S)
     if esc(author) in authors:
         ours = authors.index(esc(author))

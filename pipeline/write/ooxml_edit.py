@@ -289,26 +289,18 @@ class Styles:
 
     def render(self) -> str:
         xml = self.xml
-        for name in ("fonts", "fills", "cellXfs"):
+        if self.new["numFmts"]:   # the list of number formats, empty, where the unit's has none
+            m = block(xml, "numFmts")
+            if m is None or m.group().endswith("/>"):
+                at = (m.start(), m.end()) if m else (re.search(r"<styleSheet\b[^>]*>", xml).end(),) * 2
+                xml = xml[:at[0]] + '<numFmts count="0"></numFmts>' + xml[at[1]:]
+        for name, item in (("numFmts", "numFmt"), ("fonts", "font"), ("fills", "fill"), ("cellXfs", "xf")):
             if not self.new[name]:
                 continue
             m = block(xml, name)
             inner_end = m.end() - len(f"</{name}>")
             head = re.match(rf"<{name}\b[^>]*>", m.group()).group()
-            total = self.count[name] + len(self.new[name])
+            total = len(re.findall(rf"<{item}\b", m.group())) + len(self.new[name])
             xml = (xml[:m.start()] + set_attr(head, "count", str(total)) + xml[m.start() + len(head):inner_end]
                    + "".join(self.new[name]) + xml[inner_end:])
-        if self.new["numFmts"]:
-            m = block(xml, "numFmts")
-            if m is None or m.group().endswith("/>"):
-                tail = m.end() if m else re.search(r"<styleSheet\b[^>]*>", xml).end()
-                start = m.start() if m else tail
-                items = "".join(self.new["numFmts"])
-                xml = xml[:start] + f'<numFmts count="{len(self.new["numFmts"])}">{items}</numFmts>' + xml[tail:]
-            else:
-                inner_end = m.end() - len("</numFmts>")
-                head = re.match(r"<numFmts\b[^>]*>", m.group()).group()
-                total = len(re.findall(r"<numFmt\b", m.group())) + len(self.new["numFmts"])
-                xml = (xml[:m.start()] + set_attr(head, "count", str(total)) + xml[m.start() + len(head):inner_end]
-                       + "".join(self.new["numFmts"]) + xml[inner_end:])
         return xml

@@ -10,10 +10,10 @@ shared formulas it would have to translate, parts it does not know — raises Un
 returns.py makes that copy through openpyxl instead."""
 from __future__ import annotations
 
+import html
 import re
 
-from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, sheet_name
-from .listing import FILL_ORDER
+from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, per_cell, sheet_name, spot
 from .listxml import LAST, comments_part, list_sheet, merged_comments, vml_part
 from .ooxml_edit import CT, ContentTypes, Package, Rels, Styles, Unsure, attrs, block, esc, set_attr
 from .sheetxml import SheetXml, col_letters, coord
@@ -48,18 +48,9 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
         raise Unsure("not a transitional workbook part")
     wb_rels = Rels(pkg, wb_part)
     by_id = {r.get("Id"): r for r in wb_rels.items}
-    for r in list(wb_rels.items):
+    for r in list(wb_rels.items):   # a part whose relationship goes, goes at the end (_reachable)
         kind = wb_rels.kind(r)
         if kind in _DROP:
-            if r.get("TargetMode") != "External":
-                part = wb_rels.target(r)
-                own = Rels(pkg, part)   # what the dropped part brings along (a macro's signature)
-                for sub in [x for x in own.items if x.get("TargetMode") != "External"]:
-                    pkg.drop(own.target(sub))
-                    types.set(own.target(sub), None)
-                for gone in (part, own.name):
-                    pkg.drop(gone)
-                types.set(part, None)
             wb_rels.items.remove(r)
         elif kind not in _KEEP:
             raise Unsure(f"workbook part {kind}")
@@ -79,39 +70,27 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
     if not sheets:
         raise Unsure("no sheets")
 
-    custom = _custom(pkg, root, types)
-    own = custom is not None and custom[1] == "return"
-    if own and len(sheets) > 1 and any(a.get("name") == RETURN_SHEET for _, a, _ in sheets):
-        i = next(k for k, (_, a, _) in enumerate(sheets) if a.get("name") == RETURN_SHEET)
-        _, a, part = sheets[i]
+    custom = _custom(pkg, root)
+    ours_back = custom is not None and custom[1] == "return"   # a returned copy sent back
+    removed = None
+    if ours_back and len(sheets) > 1 and any(a.get("name") == RETURN_SHEET for _, a, _ in sheets):
+        removed = next(k for k, (_, a, _) in enumerate(sheets) if a.get("name") == RETURN_SHEET)
+        _, a, part = sheets[removed]
         if Rels(pkg, part).items:
             raise Unsure("our old list with relationships")
-        pkg.drop(part)
-        pkg.drop(Rels(pkg, part).name)
-        types.set(part, None)
         wb_rels.items = [r for r in wb_rels.items if r.get("Id") != a.get("r:id")]
-        removed = i
-    else:
-        removed = None
     kept = [s for k, s in enumerate(sheets) if k != removed]
-    index_after = {}
-    k = 1
-    for old in range(len(sheets)):
-        if old != removed:
-            index_after[old] = k
-            k += 1
+    # a sheet's index in the copy (问题清单 is 0): names scoped to a sheet follow it
+    index_after = {old: new for new, old in enumerate((k for k in range(len(sheets)) if k != removed), 1)}
 
     # every sheet: links, printer settings and active formulas out; flagged ones marked
-    edits = {part: _open_sheet(pkg, types, part, simple) for _, _, part in kept}
+    edits = {part: _open_sheet(pkg, part, simple) for _, _, part in kept}
     names = [a["name"] for _, a, _ in kept]
     by_name = {a["name"]: part for _, a, part in kept}
     targets: dict[tuple[str, str], tuple[str, str]] = {}   # mark → (sheet name, its top-left cell)
     notes: dict[str, list] = {}
     for m in marks(content):
-        sheet, cell = m.sheet, m.cell
-        if "!" in cell:
-            sheet, cell = cell.split("!", 1)
-            sheet = sheet.strip("'")
+        sheet, cell = spot(m.sheet, m.cell)
         if sheet not in by_name or not cell:
             continue
         sx = edits[by_name[sheet]][0]
@@ -123,11 +102,9 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
     for sheet, items in notes.items():
         part = by_name[sheet]
         sx, rels = edits[part]
-        texts, colors = {}, {}
-        for rc, text, color in items:   # one comment per cell (a merge's cells share one), the worst fill
-            texts[rc] = texts[rc] + "\n" + text if rc in texts else text
-            colors[rc] = min(colors.get(rc, color), color, key=FILL_ORDER.index)
-        for rc, color in colors.items():
+        gathered = per_cell(items)
+        texts = {rc: text for rc, (text, _) in gathered.items()}
+        for rc, (_, color) in gathered.items():
             sx.styles[rc] = styles.with_fill(sx.style_of(rc), color)
         block_no += 1
         old = [r for r in rels.items if rels.kind(r) in ("comments", "vmlDrawing")]
@@ -158,9 +135,9 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
     plan = listing(content)
     name = sheet_name(names)
     links = {}
-    for n, spot in enumerate(plan.spots):
-        if spot in targets:
-            sheet, cell = targets[spot]
+    for n, where in enumerate(plan.spots):
+        if where in targets:
+            sheet, cell = targets[where]
             links[n] = f"'{sheet.replace(chr(39), chr(39) * 2)}'!{cell}"
     list_part = pkg.fresh("xl/worksheets/sheet{}.xml")
     pkg.put(list_part, list_sheet(plan, styles, links))
@@ -180,9 +157,10 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
     _stamp(pkg, root, types, custom)
     if pkg.has("docProps/app.xml"):
         pkg.put("docProps/app.xml", APP)
+    # parts nothing refers to any more: what the dropped relationships named (a macro project and
+    # its signature, printer settings, external links, our old 问题清单) and orphans (a program)
     every = {i.filename for i in pkg.infos} | set(pkg.edited)
-    reached = _reachable(pkg)
-    for name in every - reached:   # parts nothing refers to (an orphan macro project, a program)
+    for name in every - _reachable(pkg):
         pkg.drop(name)
         types.set(name, None)
     pkg.put("[Content_Types].xml", types.xml())
@@ -200,15 +178,12 @@ def _their_comments(pkg: Package, rels: Rels, old: list[dict], sx: SheetXml):
     return rels.target(comments[0]), rels.target(drawings[0]), drawings[0]["Id"]   # (boxes only: _only_notes)
 
 
-def _open_sheet(pkg: Package, types: ContentTypes, part: str, simple):
+def _open_sheet(pkg: Package, part: str, simple):
     sx = SheetXml(pkg.text(part))
     rels = Rels(pkg, part)
     for r in list(rels.items):
         kind = rels.kind(r)
-        if kind in ("hyperlink", "printerSettings"):
-            if r.get("TargetMode") != "External":
-                pkg.drop(rels.target(r))
-                types.set(rels.target(r), None)
+        if kind in ("hyperlink", "printerSettings"):   # (the part goes at the end: _reachable)
             rels.items.remove(r)
         elif kind == "vmlDrawing":
             _only_notes(pkg, rels.target(r))
@@ -253,6 +228,7 @@ def _reachable(pkg: Package) -> set[str]:
                 todo.append(target)
     return seen
 
+
 def _relative(base_part: str, part: str) -> str:
     folder = base_part.rsplit("/", 1)[0] + "/" if "/" in base_part else ""
     return part[len(folder):] if part.startswith(folder) else "/" + part
@@ -268,7 +244,7 @@ def _workbook(xml: str, new_tag: str, tags: list[str], index_after: dict[int, in
     dm = block(xml, "definedNames")
     for a_text, value in _NAME.findall(dm.group()) if dm else []:
         a = attrs(a_text)
-        text = _unescape(value).strip()
+        text = html.unescape(value).strip()
         name = a.get("name", "")
         if name.startswith("_xlnm.Print_") or name == "_xlnm._FilterDatabase":
             ok = bool(text) and all(_PRINT_PART.match(p.strip()) for p in text.split(","))
@@ -299,13 +275,7 @@ def _workbook(xml: str, new_tag: str, tags: list[str], index_after: dict[int, in
     return xml
 
 
-def _unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text)
-
-
-def _custom(pkg: Package, root: Rels, types: ContentTypes):
+def _custom(pkg: Package, root: Rels):
     """(part, our property's value or None, xml) of docProps/custom.xml, or None without one."""
     rel = [r for r in root.items if root.kind(r) == "custom-properties"]
     if not rel:
@@ -316,7 +286,7 @@ def _custom(pkg: Package, root: Rels, types: ContentTypes):
     for m in _PROPERTY.finditer(xml):
         if attrs(m[1]).get("name") == OWN_PROPERTY:
             v = re.search(r">([^<]*)<", m[2])
-            value = _unescape(v[1]) if v else ""
+            value = html.unescape(v[1]) if v else ""
     return part, value, xml
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from .atomic import atomic_path
 from .sheetxml import REACHING_OUT
-from .listing import (COMMENT_MAX, FILL_ORDER, FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FILL, NUMBER_COLS, OWN_PROPERTY,
-                      RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, sheet_name)
+from .listing import (COMMENT_MAX, FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FILL, NUMBER_COLS, OWN_PROPERTY,
+                      RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, per_cell, sheet_name, spot)
 from .listing import escaped as _escaped
 
 _SIMPLE = re.compile(r"^=\s*(?:SUM\(|[A-Z]{1,3}\$?\d|\$|\(|\d|[-+])[A-Z0-9$:,+\-*/(). ]*$", re.I)
@@ -103,10 +103,9 @@ def _renamed(content: dict, renamed: dict[str, str]) -> dict:
     rows = []
     for x in content["rows"]:
         x = dict(x, sheet=renamed.get(x["sheet"], x["sheet"]))
-        if "!" in x["cell"]:
-            sheet, cell = x["cell"].split("!", 1)
-            if sheet.strip("'") in renamed:
-                x["cell"] = "'" + renamed[sheet.strip("'")] + "'!" + cell   # (read back by strip("'"))
+        sheet, cell = spot(x["sheet"], x["cell"])
+        if "!" in x["cell"] and sheet in renamed:
+            x["cell"] = "'" + renamed[sheet] + "'!" + cell   # (read back by spot)
         rows.append(x)
     return dict(content, rows=rows)
 
@@ -275,9 +274,7 @@ def _text(cell, value: str) -> None:
 
 
 def _target(wb, sheet: str, cell: str):
-    if "!" in cell:
-        sheet, cell = cell.split("!", 1)
-        sheet = sheet.strip("'")
+    sheet, cell = spot(sheet, cell)
     if sheet not in wb.sheetnames or not cell:
         return None
     ws = wb[sheet]
@@ -295,21 +292,15 @@ def _mark(wb, content: dict) -> None:
 
     from .printing import openpyxl_print
 
-    targets, cells = {}, {}
+    found = {}   # a mark's (sheet, cell) → (the workbook's cell it lands on, the mark)
     for m in marks(content):
         target = _target(wb, m.sheet, m.cell)
-        if target is None:
-            continue
-        targets[(m.sheet, m.cell)] = target
-        key = (target.parent.title, target.coordinate)   # a merge's cells share one comment, the worst fill
-        if key in cells:
-            _, color, text = cells[key]
-            cells[key] = (target, min(color, m.color, key=FILL_ORDER.index), text + "\n" + m.text)
-        else:
-            cells[key] = (target, m.color, m.text)
-    for target, color, text in cells.values():
+        if target is not None:
+            found[(m.sheet, m.cell)] = (target, m)
+    for target, (text, color) in per_cell((t, m.text, m.color) for t, m in found.values()).items():
         target.fill = PatternFill("solid", fgColor=color)
         target.comment = Comment(_escaped(text[:COMMENT_MAX]), "审核", width=420, height=160)
+    targets = {k: t for k, (t, _) in found.items()}
     plan = listing(content)
     ws = wb.create_sheet(sheet_name(wb.sheetnames), 0)
     font, bold = Font(name=FONT, size=10), Font(name=FONT, size=10, bold=True)
