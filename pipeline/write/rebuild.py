@@ -80,7 +80,6 @@ def _sheet(g, styles: Styles) -> str:
     heights: dict[int, float] = {}
     widths: list[float] = []
     spans = {(r1, c1): (r2 - r1 + 1, c2 - c1 + 1) for r1, c1, r2, c2 in g.merged}
-    plain = styles.xf(0)
     for rc, v in g.values.items():
         cells[rc] = (v, None)
     for rc, e in g.errors.items():
@@ -98,9 +97,9 @@ def _sheet(g, styles: Styles) -> str:
             by_row.setdefault(r, []).append(c)
         title_row = min(by_row)
         bordered = set()
+        narrow = {r for (r, _), (_, w) in spans.items() if w < last_col - first_col + 1}   # a merge short of the width
         for r, cols in by_row.items():
-            table = len(cols) >= 2 or any(k[0] == r and spans[k][1] < last_col - first_col + 1 for k in spans)
-            if table and r != title_row:
+            if (len(cols) >= 2 or r in narrow) and r != title_row:   # a table row, not a title or a note line
                 bordered.update((r, c) for c in range(first_col, last_col + 1))
         looks: dict[tuple[int, int], tuple] = {rc: (0, 0, "") for rc in bordered}   # (font, format, alignment)
         for (r, c), v in g.values.items():
@@ -121,7 +120,7 @@ def _sheet(g, styles: Styles) -> str:
             if n > 1:
                 heights[r] = max(heights.get(r, 0), 14 * n / rows)
         for rc, (f, fmt, align) in looks.items():
-            style = styles.xf(f, fmt=fmt, align=align, border=BORDER if rc in bordered else 0) if (f or fmt or align or rc in bordered) else plain
+            style = styles.xf(f, fmt=fmt, align=align, border=BORDER if rc in bordered else 0)
             cells[rc] = (cells.get(rc, (None, None))[0], style)
     rows: dict[int, list[str]] = {}
     for (r, c) in sorted(cells):
