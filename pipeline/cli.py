@@ -105,6 +105,17 @@ class ZhGroup(TyperGroup):
         return params
 
 
+def _after_later(attr: str) -> property:
+    def get(self):
+        self._load_later()
+        return getattr(self, attr)
+
+    def put(self, value) -> None:
+        setattr(self, attr, value)
+
+    return property(get, put)
+
+
 class ZhTyper(typer.Typer):
     """Every command registered on the app — here or by a module that imports it — speaks Chinese.
     The modules given to register_later add their commands the first time the app's commands are
@@ -123,23 +134,9 @@ class ZhTyper(typer.Typer):
         for name in later:  # in this order, whichever of them was imported first
             importlib.import_module(name)
 
-    @property
-    def registered_commands(self):
-        self._load_later()
-        return self._commands
-
-    @registered_commands.setter
-    def registered_commands(self, value) -> None:
-        self._commands = value
-
-    @property
-    def registered_groups(self):
-        self._load_later()
-        return self._groups
-
-    @registered_groups.setter
-    def registered_groups(self, value) -> None:
-        self._groups = value
+    # typer reads (and sets) these two lists: reading either loads the later modules first
+    registered_commands = _after_later("_commands")
+    registered_groups = _after_later("_groups")
 
 
 _APP = dict(cls=ZhGroup, add_completion=False, no_args_is_help=True,

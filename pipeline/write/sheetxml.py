@@ -168,10 +168,12 @@ class SheetXml:
                 edits.append((m.start(), m.start() + _start_len(m), start_tag))
         if absent:
             edits.extend(self._insertions(absent))
-        for cm in re.finditer(r"<conditionalFormatting\b.*?</conditionalFormatting>", xml, re.S):
+        for cm in re.finditer(r"<conditionalFormatting\b.*?</conditionalFormatting>", xml, re.S) \
+                if "<conditionalFormatting" in xml else ():
             if self._active(cm.group()):
                 edits.append((cm.start(), cm.end(), ""))
-        dm = re.search(r"<dataValidations\b[^>]*?(?:/>|>(.*?)</dataValidations>)", xml, re.S)
+        dm = re.search(r"<dataValidations\b[^>]*?(?:/>|>(.*?)</dataValidations>)", xml, re.S) \
+            if "<dataValidations" in xml else None
         if dm and dm[1] and self._active(dm[1]):
             kept = [v for v in re.findall(r"<dataValidation\b.*?</dataValidation>|<dataValidation\b[^>]*/>", dm[1], re.S)
                     if not self._active(v)]
