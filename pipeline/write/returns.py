@@ -141,11 +141,19 @@ def _load_own(data: bytes):
     """The unit's own workbook through openpyxl (its layout kept), or None where openpyxl cannot
     open it (.xls/.ods bytes, Strict OOXML)."""
     import io
+    import zipfile
 
     from ..read.guard import sniff
 
     if sniff(data[:8], len(data)) != "zip":
         return None   # (before importing openpyxl: a worker making .xls copies needs none of it)
+    try:
+        # openpyxl reads [Content_Types].xml first and fails without it (.ods): a worker's first
+        # .ods would otherwise import openpyxl and numpy (0.2–0.3 s of CPU) only to be refused
+        if "[Content_Types].xml" not in zipfile.ZipFile(io.BytesIO(data)).namelist():
+            return None
+    except Exception:   # a zip that zipfile cannot open, openpyxl (which opens it so) cannot either
+        return None
     from openpyxl import load_workbook
 
     try:
