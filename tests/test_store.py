@@ -46,6 +46,47 @@ def test_open_migrates_once_and_keeps_files_by_content(tmp_path: Path, store_url
     st2.close()
 
 
+def test_head_is_the_scripts_and_an_older_store_is_brought_to_it(tmp_path: Path, store_url: str):
+    """HEAD (which an open compares with the store's alembic_version row, without Alembic) is
+    the migration scripts' head; a store left at 0001 gets the web desk's tables on open."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from pipeline.store.core import MIGRATIONS, to_url
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
+    if "://" not in store_url:
+        Path(store_url).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(to_url(store_url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with engine.connect() as c:
+        assert not sa.inspect(c).has_table("account")
+    engine.dispose()
+    st = Store.open(store_url)
+    with st.engine.connect() as c:
+        assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert sa.inspect(c).has_table("account")
+    st.close()
+
+
+def test_opening_a_store_at_head_loads_no_alembic(tmp_path: Path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "c" / "selfeval.db"
+    Store.open(str(db)).close()
+    code = ("import sys; from pipeline.store import Store; s = Store.open(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    assert out.strip() == "[]"
+
+
 def _record(st: Store, inbox: Path, out: Path) -> C.Recorded:
     rec = C.Recorder(st, inbox, out, pack=load_pack())
     run(inbox, out, jobs=1, returns=False, on_chunk=rec)
