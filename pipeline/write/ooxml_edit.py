@@ -11,6 +11,7 @@ import posixpath
 import re
 import struct
 import zipfile
+import zlib
 
 PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -137,8 +138,25 @@ class Package:
 def _copied(z: zipfile.ZipFile, src: zipfile.ZipInfo, raw: bytes) -> None:
     """A deflated member written as it came (zipfile has no call for it: its own bookkeeping)."""
     info = zipfile.ZipInfo(src.filename, src.date_time)
-    info.compress_type = zipfile.ZIP_DEFLATED
     info.CRC, info.compress_size, info.file_size = src.CRC, src.compress_size, src.file_size
+    _append(z, info, raw)
+
+
+def _deflated(z: zipfile.ZipFile, name: str, when: tuple, data: bytes | str, level: int = LEVEL) -> None:
+    """A part deflated here: the bytes zipfile's writestr writes (the same deflate stream and
+    header), without its file object and the header written twice, for the dozen parts a copy."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+    raw = deflate.compress(data) + deflate.flush()
+    info = zipfile.ZipInfo(name, when)
+    info.CRC, info.compress_size, info.file_size = zlib.crc32(data), len(raw), len(data)
+    info.external_attr = 0o600 << 16   # what writestr gives a member (-rw-------)
+    _append(z, info, raw)
+
+
+def _append(z: zipfile.ZipFile, info: zipfile.ZipInfo, raw: bytes) -> None:
+    info.compress_type = zipfile.ZIP_DEFLATED
     info.header_offset = z.fp.tell()
     z.fp.write(info.FileHeader(zip64=False))
     z.fp.write(raw)
@@ -146,12 +164,6 @@ def _copied(z: zipfile.ZipFile, src: zipfile.ZipInfo, raw: bytes) -> None:
     z.NameToInfo[info.filename] = info
     z.start_dir = z.fp.tell()
     z._didModify = True
-
-
-def _deflated(z: zipfile.ZipFile, name: str, when: tuple, data: bytes, level: int = LEVEL) -> None:
-    info = zipfile.ZipInfo(name, when)
-    info.compress_type = zipfile.ZIP_DEFLATED   # (a ZipInfo of its own is stored, not deflated, by default)
-    z.writestr(info, data, compresslevel=level)
 
 
 def rels_name(part: str) -> str:
