@@ -28,7 +28,8 @@ from .write.outset import OutputSet
 CHUNK = 2500        # units validated and written together, at most
 MIN_CHUNK = 500     # ... at least (a tenth of a small run), unless the run is ending; smaller
                     # chunks while the readers keep up: at 10,000 forms peak 537–552 → 413 MB, no slower
-BACKLOG = 6000      # files read ahead of the one the run waits for
+BACKLOG = 3000      # files read ahead of the one the run waits for (~80 KB each once unpickled): when
+                    # the parent lags (a store slow to commit) 6,000 of them held 700+ MB at 10,000 forms
 DEPTH = 64          # files waiting in each worker's pipe
 # What a run keeps of each unit once its chunk is written: for 汇总表, 总览 and the caller.
 UNIT_KEYS = (("uid", "file", "sheet", "unit", "year", "f_grade")
