@@ -4,6 +4,7 @@ fails, and a re-run that adds nothing."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -53,11 +54,13 @@ def test_head_is_the_scripts_and_an_older_store_is_brought_to_it(tmp_path: Path,
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from pipeline.store.core import MIGRATIONS, to_url
+    from pipeline.store.core import MIGRATIONS, REVISIONS, to_url
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
+    scripts = ScriptDirectory.from_config(cfg)
+    assert scripts.get_current_head() == HEAD
+    assert tuple(r.revision for r in reversed(list(scripts.walk_revisions()))) == REVISIONS
     if "://" not in store_url:
         Path(store_url).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(to_url(store_url))
@@ -173,3 +176,35 @@ def test_status_names_a_run_that_never_finished(tmp_path: Path, store_url: str):
     r = CliRunner().invoke(app, ["status", "--store", store_url])
     assert "未正常结束" not in r.output
     st.close()
+
+
+def test_a_store_that_cannot_be_opened_is_said_in_chinese(tmp_path: Path):
+    """A run whose store beside OUT is another file, or was upgraded by a newer selfeval, stops
+    before writing anything, with the reason in Chinese and no traceback (exit 2)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from conftest import build
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    build(inbox / "a.xlsx", seed=3)
+    junk, newer = tmp_path / "junk", tmp_path / "newer"
+    junk.mkdir()
+    (junk / "selfeval.db").write_bytes(b"not a database at all" * 50)
+    newer.mkdir()
+    with sqlite3.connect(newer / "selfeval.db") as c:
+        c.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        c.execute("INSERT INTO alembic_version VALUES ('0099')")
+    expected = {
+        junk: "该文件不是 SQLite 数据库（已损坏，或是别的文件改成了这个名字）",
+        newer: "它已由更新版本的 selfeval 升级（库的版本 0099，本程序只认识到 0002）；请先把本机的 selfeval 升级到同一版本再打开它",
+    }
+    for folder, reason in expected.items():
+        p = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(inbox), "--out", str(folder / "out"), "-q"],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"})
+        said = " ".join((p.stdout + p.stderr).split())
+        assert p.returncode == 2 and "Traceback" not in said, said
+        assert f"无法打开收集库 {folder / 'selfeval.db'}：{reason}" in said
+        assert not (folder / "out" / "summary.xlsx").exists()

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from . import schema as S
 
-HEAD = "0002"   # the latest migration (0002: the web desk's tables, store/desk.py)
+REVISIONS = ("0001", "0002")   # the migrations in order (0002: the web desk's tables, store/desk.py)
+HEAD = REVISIONS[-1]
 LOCK_ID = 0x5E1FE7A1   # PostgreSQL advisory lock held while migrating
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -60,8 +61,9 @@ class Store:
                 engine = sa.create_engine(url, pool_pre_ping=True)
             store = cls(engine, files_dir)
             store.migrate()
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"无法打开收集库 {url.render_as_string(hide_password=True)}：{exc}") from None
+        except (sa.exc.SQLAlchemyError, StoreError) as exc:
+            shown = url.database if files_dir else url.render_as_string(hide_password=True)
+            raise StoreError(f"无法打开收集库 {shown}：{_reason(exc)}") from None
         return store
 
     def migrate(self) -> None:
@@ -71,9 +73,14 @@ class Store:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
             # a store at HEAD (every open but the first) is told by its alembic_version row,
             # without importing Alembic (0.15 s of every run's, serve's and command's start)
-            if sa.inspect(conn).has_table("alembic_version") and \
-                    conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]:
+            current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() \
+                if sa.inspect(conn).has_table("alembic_version") else []
+            if current == [HEAD]:
                 return
+            newer = [r for r in current if r not in REVISIONS]
+            if newer:   # Alembic would only say it cannot locate the revision
+                raise StoreError(f"它已由更新版本的 selfeval 升级（库的版本 {newer[0]}，本程序只认识到 {HEAD}）；"
+                                 "请先把本机的 selfeval 升级到同一版本再打开它")
             from alembic import command
             from alembic.config import Config
 
@@ -330,6 +337,29 @@ class Store:
         if run_id is not None:
             q = q.where(S.unmatched.c.run_id == run_id)
         return _dicts(tx.execute(q))
+
+
+# The database's own words are English and name its internals: what they mean, in Chinese
+_REASONS = (
+    ("file is not a database", "该文件不是 SQLite 数据库（已损坏，或是别的文件改成了这个名字）"),
+    ("database disk image is malformed", "数据库文件已损坏"),
+    ("database is locked", "收集库正被另一个程序占用，等待 120 秒后仍未释放"),
+    ("unable to open database file", "无法创建或打开数据库文件（文件夹不存在或没有写入权限）"),
+    ("readonly database", "数据库文件只读，无法写入"),
+    ("password authentication failed", "数据库服务器拒绝了用户名或密码"),
+    ("does not exist", "数据库服务器上没有这个数据库或用户"),
+    ("connection", "无法连接数据库服务器（地址或端口不对，或服务器未启动）"),
+)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, StoreError):
+        return str(exc)
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    for words, reason in _REASONS:
+        if words in text:
+            return reason
+    return f"数据库报错（{type(getattr(exc, 'orig', None) or exc).__name__}），请把这条信息交技术人员排查"
 
 
 def _rows_in(tx, table, column, ids: Iterable[int]) -> list[dict]:
