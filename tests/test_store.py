@@ -197,14 +197,22 @@ def test_a_store_that_cannot_be_opened_is_said_in_chinese(tmp_path: Path):
     with sqlite3.connect(newer / "selfeval.db") as c:
         c.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
         c.execute("INSERT INTO alembic_version VALUES ('0099')")
-    expected = {
-        junk: "该文件不是 SQLite 数据库（已损坏，或是别的文件改成了这个名字）",
-        newer: "它已由更新版本的 selfeval 升级（库的版本 0099，本程序只认识到 0002）；请先把本机的 selfeval 升级到同一版本再打开它",
-    }
-    for folder, reason in expected.items():
-        p = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(inbox), "--out", str(folder / "out"), "-q"],
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    cases = [   # (folder of OUT, --store, the store as named, the reason)
+        (junk, None, junk / "selfeval.db", "该文件不是 SQLite 数据库（已损坏，或是别的文件改成了这个名字）"),
+        (newer, None, newer / "selfeval.db",
+         "它已由更新版本的 selfeval 升级（库的版本 0099，本程序只认识到 0002）；请先把本机的 selfeval 升级到同一版本再打开它"),
+        (tmp_path / "o3", str(afile / "sub" / "s.db"), afile / "sub" / "s.db",
+         "无法建立它所在的文件夹（路径中有一级是文件而不是文件夹）"),
+        (tmp_path / "o4", "foo://bar", "foo://bar",
+         "不认识这种数据库地址：收集库是一个 SQLite 文件的路径，或 postgresql+psycopg://用户:密码@服务器/库名"),
+    ]
+    for folder, store, named, reason in cases:
+        p = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(inbox), "--out", str(folder / "out"), "-q",
+                            *(["--store", store] if store else [])],
                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "400"})
         said = " ".join((p.stdout + p.stderr).split())
         assert p.returncode == 2 and "Traceback" not in said, said
-        assert f"无法打开收集库 {folder / 'selfeval.db'}：{reason}" in said
+        assert f"无法打开收集库 {named}：{reason}" in said, said
         assert not (folder / "out" / "summary.xlsx").exists()

@@ -25,6 +25,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 from .base import StoreError, now  # noqa: E402,F401  (light: importable without SQLAlchemy)
+from ..errors import os_reason  # noqa: E402
 
 
 def to_url(target: str | os.PathLike) -> str:
@@ -46,11 +47,13 @@ class Store:
     @classmethod
     def open(cls, target: str | os.PathLike) -> "Store":
         url = sa.make_url(to_url(target))
+        sqlite = url.get_backend_name() == "sqlite"
+        if sqlite and (not url.database or url.database == ":memory:"):
+            raise StoreError("收集库须是一个文件（SQLite 内存库不能保存收集情况）")
+        shown = url.database if sqlite else url.render_as_string(hide_password=True)
         files_dir = None
         try:
-            if url.get_backend_name() == "sqlite":
-                if not url.database or url.database == ":memory:":
-                    raise StoreError("收集库须是一个文件（SQLite 内存库不能保存收集情况）")
+            if sqlite:
                 db = Path(url.database)
                 db.parent.mkdir(parents=True, exist_ok=True)
                 files_dir = db.with_suffix(".files")
@@ -61,8 +64,7 @@ class Store:
                 engine = sa.create_engine(url, pool_pre_ping=True)
             store = cls(engine, files_dir)
             store.migrate()
-        except (sa.exc.SQLAlchemyError, StoreError) as exc:
-            shown = url.database if files_dir else url.render_as_string(hide_password=True)
+        except (sa.exc.SQLAlchemyError, StoreError, OSError) as exc:
             raise StoreError(f"无法打开收集库 {shown}：{_reason(exc)}") from None
         return store
 
@@ -347,7 +349,8 @@ _REASONS = (
     ("unable to open database file", "无法创建或打开数据库文件（文件夹不存在或没有写入权限）"),
     ("readonly database", "数据库文件只读，无法写入"),
     ("password authentication failed", "数据库服务器拒绝了用户名或密码"),
-    ("does not exist", "数据库服务器上没有这个数据库或用户"),
+    ('database "', "数据库服务器上没有这个数据库"),   # FATAL: database "x" does not exist
+    ('role "', "数据库服务器上没有这个用户"),
     ("connection", "无法连接数据库服务器（地址或端口不对，或服务器未启动）"),
 )
 
@@ -355,6 +358,10 @@ _REASONS = (
 def _reason(exc: Exception) -> str:
     if isinstance(exc, StoreError):
         return str(exc)
+    if isinstance(exc, OSError):   # the folder beside OUT that holds the SQLite file
+        return f"无法建立它所在的文件夹（{os_reason(exc)}）"
+    if isinstance(exc, sa.exc.NoSuchModuleError):
+        return "不认识这种数据库地址：收集库是一个 SQLite 文件的路径，或 postgresql+psycopg://用户:密码@服务器/库名"
     text = str(getattr(exc, "orig", None) or exc).lower()
     for words, reason in _REASONS:
         if words in text:
