@@ -18,13 +18,20 @@ from pipeline.write.returns import _load_own, return_tasks
 ODS = ROOT / "sample_workbooks" / "11_市统计局_ods.ods"
 
 
-def test_a_zip_without_content_types_is_not_opened_by_openpyxl():
+def test_a_zip_without_content_types_is_not_opened_by_openpyxl(tmp_path):
+    """Refused before openpyxl is imported (openpyxl would refuse both too, so the result alone
+    says nothing: what is loaded does)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         z.writestr("content.xml", "<x/>")
-    assert _load_own(buf.getvalue()) is None
-    assert _load_own(b"PK\x03\x04" + b"\x00" * 200) is None   # not a readable zip at all
+    (tmp_path / "ods.zip").write_bytes(buf.getvalue())
+    script = ("import sys\n"
+              "from pipeline.write.returns import _load_own\n"
+              f"print(_load_own(open({str(tmp_path / 'ods.zip')!r}, 'rb').read()),"
+              " _load_own(b'PK\\x03\\x04' + bytes(200)), 'openpyxl' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "None", "False"]
 
 
 def test_an_ods_copy_is_made_without_openpyxl(tmp_path):
