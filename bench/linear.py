@@ -20,33 +20,22 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from run import RssSampler, _recorder, forms_dir  # noqa: E402  (bench/run.py)
-
-from pipeline.run import run  # noqa: E402
+from run import forms_dir, timed_run  # noqa: E402  (bench/run.py)
 
 
 def measure(n: int, xls: float, store: bool) -> dict:
-    inbox = forms_dir(n, 1, xls)
-    args = argparse.Namespace(store="fresh" if store else None, n=n)
-    out = ROOT / "work" / f"out-linear-{n}"
-    with RssSampler() as rss:
-        t0 = time.perf_counter()
-        recorder = _recorder(args, inbox, out)
-        report = run(inbox, out, returns=False, on_chunk=recorder)
-        if recorder:
-            recorder.finish()
-        total = time.perf_counter() - t0
-    cpu = rss.cpu_s()
-    return {"n": n, "received": report.received, "total_s": round(total, 2),
-            "forms_per_s": round(report.received / total, 1), "cpu_ms_per_form": round(1000 * cpu / n, 2),
-            "peak_rss_mb": round(rss.peak / 2 ** 20)}
+    args = argparse.Namespace(store="fresh" if store else None, n=n, jobs=0, returns=False)
+    t = timed_run(args, forms_dir(n, 1, xls), ROOT / "work" / f"out-linear-{n}")
+    received = t.report.received
+    return {"n": n, "received": received, "total_s": round(t.total, 2),
+            "forms_per_s": round(received / t.total, 1), "cpu_ms_per_form": round(1000 * t.rss.cpu_s() / n, 2),
+            "peak_rss_mb": round(t.rss.peak / 2 ** 20)}
 
 
 def spread(values: list[float]) -> float:

@@ -182,6 +182,22 @@ def _recorder(args, inbox: Path, out: Path):
     return Recorder(Store.open(target), inbox, out, pack=load_pack())
 
 
+def timed_run(args, inbox: Path, out: Path, on_stage=None) -> argparse.Namespace:
+    """The measured part: the store opened, `selfeval run`, the store's recording finished, with
+    every process's memory and CPU sampled (args: n, jobs, returns, store as main() takes them)."""
+    with RssSampler() as rss:
+        t0, c0 = time.perf_counter(), time.process_time()
+        recorder = _recorder(args, inbox, out)
+        report = run(inbox, out, jobs=args.jobs, returns=args.returns, on_chunk=recorder, on_stage=on_stage)
+        store_tail = time.perf_counter()
+        recorded = recorder.finish() if recorder else None
+        store_tail = time.perf_counter() - store_tail
+        total = time.perf_counter() - t0
+        parent_cpu = time.process_time() - c0
+    return argparse.Namespace(rss=rss, report=report, recorded=recorded, total=total,
+                              store_tail=store_tail, parent_cpu=parent_cpu)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1000)
@@ -203,15 +219,9 @@ def main() -> None:
         if name == "returns":
             marks[when] = rss.cpu_s()
 
-    with RssSampler() as rss:
-        t0, c0 = time.perf_counter(), time.process_time()
-        recorder = _recorder(args, inbox, out)
-        report = run(inbox, out, jobs=args.jobs, returns=args.returns, on_chunk=recorder, on_stage=stage)
-        store_tail = time.perf_counter()
-        recorded = recorder.finish() if recorder else None
-        store_tail = time.perf_counter() - store_tail
-        total = time.perf_counter() - t0
-        parent_cpu = time.process_time() - c0
+    timed = timed_run(args, inbox, out, on_stage=stage)
+    rss, report, recorded, total, store_tail, parent_cpu = (
+        timed.rss, timed.report, timed.recorded, timed.total, timed.store_tail, timed.parent_cpu)
     jobs = args.jobs or os.cpu_count() or 1
     floor_s = floor(sorted(inbox.iterdir()), jobs)
     sample = sorted(p for p in inbox.iterdir() if p.suffix == ".xlsx")[: args.baseline]
