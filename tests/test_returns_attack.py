@@ -284,12 +284,16 @@ def made(data: bytes, content: dict) -> bytes:
     return fast
 
 
-def made_or_unsure(data: bytes, content: dict) -> bytes | None:
-    """Unsure (openpyxl's path then makes the copy), or a copy as made() asserts."""
+def made_or_unsure(data: bytes, content: dict, way: str) -> bytes | None:
+    """The copy the unit gets, made the way pinned: "in place" (as made() asserts) or, where the
+    edits cannot be sure, "openpyxl" (None; openpyxl's copy then keeps nothing active either)."""
     try:
         fast = in_place(data, content)
     except Unsure:
+        assert way == "openpyxl", "the edits gave up on a package they should make in place"
+        assert_deep(openpyxls(data, content))
         return None
+    assert way == "in place", "made in place where openpyxl's path was expected"
     assert_deep(fast)
     assert_same(fast, data, content)
     return fast
@@ -653,7 +657,7 @@ def test_cells_without_their_reference(forms, change):
     data, content = forms["xw"]
     hostile = edit(data, {SHEET1: change})
     load_workbook(io.BytesIO(hostile))
-    made_or_unsure(hostile, content)
+    made_or_unsure(hostile, content, "openpyxl")
 
 
 def test_content_types_with_a_prefix(forms):
@@ -662,12 +666,12 @@ def test_content_types_with_a_prefix(forms):
     def prefixed(x):
         x = x.replace('<Types xmlns="', '<ct:Types xmlns:ct="').replace("</Types>", "</ct:Types>")
         return x.replace("<Default ", "<ct:Default ").replace("<Override ", "<ct:Override ")
-    made_or_unsure(edit(data, {TYPES: prefixed}), content)
+    made_or_unsure(edit(data, {TYPES: prefixed}), content, "openpyxl")
 
 
 def test_sheet_relationships_with_a_prefix(forms):
     data, content = forms["xw"]
-    made_or_unsure(with_comments(data, ["A1", "C26"], prefix="pr"), content)
+    made_or_unsure(with_comments(data, ["A1", "C26"], prefix="pr"), content, "openpyxl")
 
 
 def test_printer_settings_of_a_custom_view(forms):
@@ -682,7 +686,7 @@ def test_printer_settings_of_a_custom_view(forms):
                                ("rId2", "printerSettings", "../printerSettings/printerSettings2.bin", False)),
         "xl/printerSettings/printerSettings1.bin": b"\0" * 40, "xl/printerSettings/printerSettings2.bin": b"\1" * 40,
         TYPES: add_types(defaults=[("bin", CT_PRINTER)])})
-    made_or_unsure(hostile, content)
+    made_or_unsure(hostile, content, "in place")
 
 
 def test_printer_settings_typed_by_an_override(forms):
@@ -692,7 +696,7 @@ def test_printer_settings_typed_by_an_override(forms):
         _rels_of(SHEET1): rels(("rId2", "printerSettings", "../printerSettings/printerSettings2.bin", False)),
         "xl/printerSettings/printerSettings2.bin": b"\1" * 40,
         TYPES: add_types(("xl/printerSettings/printerSettings2.bin", CT_PRINTER))})
-    made_or_unsure(hostile, content)
+    made_or_unsure(hostile, content, "in place")
 
 
 def test_a_form_control_on_an_unflagged_sheet(forms):
@@ -703,7 +707,7 @@ def test_a_form_control_on_an_unflagged_sheet(forms):
                           _rels_of(SHEET1): rels(("rId8", "vmlDrawing", "../drawings/vmlDrawing9.vml", False)),
                           TYPES: add_types(defaults=[("vml", CT_VML)]),
                           SHEET1: at_end('<legacyDrawing r:id="rId8"/>')})
-    made_or_unsure(hostile, content)
+    made_or_unsure(hostile, content, "openpyxl")
 
 
 def test_an_external_image_in_an_unflagged_sheets_header(forms):
@@ -720,7 +724,7 @@ def test_an_external_image_in_an_unflagged_sheets_header(forms):
         SHEET1: at_end('<headerFooter><oddHeader>&amp;L&amp;G</oddHeader></headerFooter><legacyDrawingHF r:id="rId5"/>')})
     assert not [n for n in names_of(openpyxls(hostile, content)) if n.endswith(".rels")
                 and b"evil.example" in zipfile.ZipFile(io.BytesIO(openpyxls(hostile, content))).read(n)]
-    made_or_unsure(hostile, content)
+    made_or_unsure(hostile, content, "openpyxl")
 
 
 @pytest.mark.parametrize("name", ["O'Brien表", "A!B"])
@@ -731,20 +735,20 @@ def test_print_settings_of_a_sheet_with_an_odd_name(forms, name):
              f'<definedName name="_xlnm.Print_Area" localSheetId="0">{quoted}!$A$1:$I$55</definedName></definedNames>')
     hostile = edit(data, {WORKBOOK: lambda x: x.replace('name="自评表"', f'name="{esc(name)}"')
                           .replace("</sheets>", "</sheets>" + names)})
-    fast = made_or_unsure(hostile, on_sheet(content, name))
-    assert fast is None or load_workbook(io.BytesIO(fast))[name].print_title_rows == "$1:$3"
+    fast = made_or_unsure(hostile, on_sheet(content, name), "in place")
+    assert load_workbook(io.BytesIO(fast))[name].print_title_rows == "$1:$3"
 
 
 def test_custom_properties_in_single_quotes(forms):
     data, content = forms["xw"]
     body = (f"<property fmtid='{FMTID}' pid='2' name='selfeval'><vt:lpwstr>summary</vt:lpwstr></property>"
             f"<property fmtid='{FMTID}' pid='3' name='x'><vt:lpwstr>y</vt:lpwstr></property>")
-    made_or_unsure(_with_custom(data, body), content)
+    made_or_unsure(_with_custom(data, body), content, "in place")
 
 
 def test_an_unlisted_custom_part_of_another_case(forms):
     data, content = forms["xw"]
-    made_or_unsure(edit(data, {"docProps/Custom.xml": b"<Properties/>"}), content)
+    made_or_unsure(edit(data, {"docProps/Custom.xml": b"<Properties/>"}), content, "in place")
 
 
 @pytest.mark.parametrize("where, change", [
@@ -758,7 +762,7 @@ def test_xml_comments_outside_the_worksheets(forms, where, change):
     data, content = forms["xw"]
     hostile = edit(data, {where: change})
     assert "<!--" in part(hostile, where)
-    made_or_unsure(hostile, content)
+    made_or_unsure(hostile, content, "openpyxl")
 
 
 def test_web_publishing_does_not_come_back(forms):
@@ -770,8 +774,8 @@ def test_web_publishing_does_not_come_back(forms):
         SHEET1: at_end('<webPublishItems count="1"><webPublishItem id="2" divId="x_2" sourceType="sheet" '
                        'destinationFile="\\\\evil.example\\share\\y.htm" autoRepublish="1"/></webPublishItems>')})
     assert "webPublish" not in part(openpyxls(hostile, content), WORKBOOK)
-    fast = made_or_unsure(hostile, content)
-    assert fast is None or not any("webPublish" in part(fast, n) for n in (WORKBOOK, SHEET1))
+    fast = made_or_unsure(hostile, content, "in place")
+    assert not any("webPublish" in part(fast, n) for n in (WORKBOOK, SHEET1))
 
 
 def test_parts_nothing_refers_to_do_not_come_back(forms):
@@ -780,8 +784,8 @@ def test_parts_nothing_refers_to_do_not_come_back(forms):
                           TYPES: add_types(("xl/vbaProject.bin", "application/vnd.ms-office.vbaProject"),
                                            ("xl/media/tool.exe", "application/octet-stream"))})
     assert not {"xl/vbaProject.bin", "xl/media/tool.exe"} & set(names_of(openpyxls(hostile, content)))
-    fast = made_or_unsure(hostile, content)
-    assert fast is None or not {"xl/vbaProject.bin", "xl/media/tool.exe"} & set(names_of(fast))
+    fast = made_or_unsure(hostile, content, "in place")
+    assert not {"xl/vbaProject.bin", "xl/media/tool.exe"} & set(names_of(fast))
 
 
 def test_a_control_character_in_the_units_name(forms, tmp_path):
