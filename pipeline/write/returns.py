@@ -18,6 +18,7 @@ reads 说明 back by (pipeline/collect/notes.py).
 """
 from __future__ import annotations
 
+import io
 import re
 from contextlib import contextmanager
 from copy import copy
@@ -79,8 +80,10 @@ def return_job(src: str, dst: str, rows: dict, sha256: str, folder: str) -> str:
     data = Path(src).read_bytes()
     if hashlib.sha256(data).hexdigest() != sha256:
         raise ReturnRefused("文件在审核之后被改动或替换，未生成标注表；请重新运行汇总")
-    fast = _repacked(data, rows)
-    wb = openpyxl_copy(Path(src), data, rows) if fast is None else None
+    fast = wb = None
+    if _ooxml(data):   # the package edited in place, else through openpyxl
+        fast = _repacked(data, rows)
+        wb = openpyxl_copy(Path(src), data, rows) if fast is None else None
     if fast is None and wb is None:   # .xls/.ods, Strict OOXML: rebuilt from the grid, then marked
         from ..read.open import read_book
         from .rebuild import rebuilt
@@ -123,14 +126,28 @@ def openpyxl_copy(src: Path, data: bytes, content: dict):
     return wb
 
 
+def _ooxml(data: bytes) -> bool:
+    """An OOXML package: zip bytes with a [Content_Types].xml, which both the edits in place and
+    openpyxl need. (Asked once, before either: an .ods would otherwise cost a worker openpyxl's
+    and numpy's import, 0.2–0.3 s of CPU, only to be refused.)"""
+    import io
+    import zipfile
+
+    from ..read.guard import sniff
+
+    if sniff(data[:8], len(data)) != "zip":
+        return False
+    try:
+        return "[Content_Types].xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except Exception:   # a zip that zipfile cannot open, openpyxl (which opens it so) cannot either
+        return False
+
+
 def _repacked(data: bytes, content: dict) -> bytes | None:
     """The copy by editing the unit's package (repack.py), or None where that path is not sure
     of it or fails: openpyxl's path then makes the copy, or refuses it on its own terms."""
-    from ..read.guard import sniff
     from .repack import repack
 
-    if sniff(data[:8], len(data)) != "zip":
-        return None
     try:
         return repack(data, content, _simple, _plain_range_text)
     except Exception:   # Unsure, or a package this path reads wrong: the slower path decides
@@ -139,21 +156,7 @@ def _repacked(data: bytes, content: dict) -> bytes | None:
 
 def _load_own(data: bytes):
     """The unit's own workbook through openpyxl (its layout kept), or None where openpyxl cannot
-    open it (.xls/.ods bytes, Strict OOXML)."""
-    import io
-    import zipfile
-
-    from ..read.guard import sniff
-
-    if sniff(data[:8], len(data)) != "zip":
-        return None   # (before importing openpyxl: a worker making .xls copies needs none of it)
-    try:
-        # openpyxl reads [Content_Types].xml first and fails without it (.ods): a worker's first
-        # .ods would otherwise import openpyxl and numpy (0.2–0.3 s of CPU) only to be refused
-        if "[Content_Types].xml" not in zipfile.ZipFile(io.BytesIO(data)).namelist():
-            return None
-    except Exception:   # a zip that zipfile cannot open, openpyxl (which opens it so) cannot either
-        return None
+    open it (Strict OOXML)."""
     from openpyxl import load_workbook
 
     try:
