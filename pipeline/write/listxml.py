@@ -8,22 +8,23 @@ from .listing import (FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FI
                       RETURN_HEADER, TODO_COLOR, WIDTHS, COMMENT_MAX, Listing, escaped)
 from .ooxml_edit import Styles, Unsure, attrs, block, esc
 from .printing import PAGE, _amp
-from .sheetxml import col_letters, coord
+from ..models import col_letter
+from .sheetxml import coord, ref
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-LAST = col_letters(len(RETURN_HEADER))
+LAST = col_letter(len(RETURN_HEADER) - 1)
 
 
-def _text(ref: str, s: int, text: str) -> str:
-    return f'<c r="{ref}" s="{s}" t="inlineStr"><is><t xml:space="preserve">{esc(escaped(text))}</t></is></c>'
+def _text(at: str, s: int, text: str) -> str:
+    return f'<c r="{at}" s="{s}" t="inlineStr"><is><t xml:space="preserve">{esc(escaped(text))}</t></is></c>'
 
 
-def _value(ref: str, s: int, v) -> str:
+def _value(at: str, s: int, v) -> str:
     if isinstance(v, (int, float)):
-        return f'<c r="{ref}" s="{s}"><v>{v!r}</v></c>'
+        return f'<c r="{at}" s="{s}"><v>{v!r}</v></c>'
     if v is None:
-        return f'<c r="{ref}" s="{s}"/>'
-    return _text(ref, s, v)
+        return f'<c r="{at}" s="{s}"/>'
+    return _text(at, s, v)
 
 
 def list_sheet(plan: Listing, styles: Styles, links: dict[int, str]) -> str:
@@ -41,7 +42,7 @@ def list_sheet(plan: Listing, styles: Styles, links: dict[int, str]) -> str:
     rows = []
     for r, (text, kind) in enumerate(plan.lines, 1):
         rows.append(f'<row r="{r}" ht="{plan.heights[r]:g}" customHeight="1">{_text(f"A{r}", kinds[kind], text)}</row>')
-    cells = "".join(_text(f"{col_letters(c)}{HEADER_ROW}", head, h) for c, h in enumerate(RETURN_HEADER, 1))
+    cells = "".join(_text(ref(HEADER_ROW, c), head, h) for c, h in enumerate(RETURN_HEADER, 1))
     rows.append(f'<row r="{HEADER_ROW}">{cells}</row>')
     for n, vals in enumerate(plan.body):
         r = HEADER_ROW + n + 1
@@ -58,12 +59,12 @@ def list_sheet(plan: Listing, styles: Styles, links: dict[int, str]) -> str:
                 s = link
             elif c in NUMBER_COLS and isinstance(v, (int, float)):
                 s = number
-            out.append(_value(f"{col_letters(c)}{r}", s, v))
+            out.append(_value(ref(r, c), s, v))
         rows.append(f'<row r="{r}" ht="{plan.heights[r]:g}" customHeight="1">{"".join(out)}</row>')
     last = max(HEADER_ROW + 1, plan.last_row)
     cols = "".join(f'<col min="{c}" max="{c}" width="{w}" customWidth="1"/>' for c, w in enumerate(WIDTHS, 1))
     merges = "".join(f'<mergeCell ref="A{r}:{LAST}{r}"/>' for r in range(1, len(plan.lines) + 1))
-    hyperlinks = "".join(f'<hyperlink ref="{col_letters(LINK_COL)}{HEADER_ROW + n + 1}" location="{esc(loc)}"/>'
+    hyperlinks = "".join(f'<hyperlink ref="{ref(HEADER_ROW + n + 1, LINK_COL)}" location="{esc(loc)}"/>'
                          for n, loc in sorted(links.items()))
     first = f"C{HEADER_ROW + 1}"
     header = (f'&L&"{FONT}"&9 {_amp(plan.print_title)}&C&"{FONT}"&11 &A&R&"{FONT}"&9 {_amp(plan.print_right)}')
@@ -110,7 +111,7 @@ def merged_comments(xml: str, texts: dict[tuple[int, int], str], author: str = "
         if rc not in texts:
             kept[rc] = m.group()
     for (r, c), text in texts.items():
-        kept[(r, c)] = (f'<comment ref="{col_letters(c)}{r}" authorId="{ours}"><text><t xml:space="preserve">'
+        kept[(r, c)] = (f'<comment ref="{ref(r, c)}" authorId="{ours}"><text><t xml:space="preserve">'
                         f"{esc(escaped(text[:COMMENT_MAX]))}</t></text></comment>")
     cells = sorted(kept)
     a, cl = block(xml, "authors"), block(xml, "commentList")

@@ -13,10 +13,10 @@ import math
 import re
 import zipfile
 
+from ..models import a1
 from .listing import FONT, escaped, lines_of, width_of
 from .ooxml_edit import CT, OFFICE_RELS, PKG_RELS, Styles, esc
 from .present import decimals, num_format
-from .sheetxml import col_letters
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _BAD_NAME = re.compile(r"[\[\]:*?/\\]")
@@ -125,11 +125,11 @@ def _sheet(g, styles: Styles) -> str:
     rows: dict[int, list[str]] = {}
     for (r, c) in sorted(cells):
         v, s = cells[(r, c)]
-        rows.setdefault(r, []).append(_cell(f"{col_letters(c + 1)}{r + 1}", v, s))
+        rows.setdefault(r, []).append(_cell(a1(r, c), v, s))
     data = "".join(f'<row r="{r + 1}"' + (f' ht="{min(heights[r], 400):g}" customHeight="1"' if r in heights else "")
                    + f'>{"".join(cs)}</row>' for r, cs in sorted(rows.items()))
     cols = "".join(f'<col min="{c + 1}" max="{c + 1}" width="{w:g}" customWidth="1"/>' for c, w in enumerate(widths))
-    merges = "".join(f'<mergeCell ref="{col_letters(c1 + 1)}{r1 + 1}:{col_letters(c2 + 1)}{r2 + 1}"/>'
+    merges = "".join(f'<mergeCell ref="{a1(r1, c1)}:{a1(r2, c2)}"/>'
                      for r1, c1, r2, c2 in g.merged)
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}">'
             + ('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if g.values else "")

@@ -16,7 +16,7 @@ import re
 from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, per_cell, sheet_name, spot
 from .listxml import LAST, comments_part, list_sheet, merged_comments, vml_part
 from .ooxml_edit import CT, ContentTypes, Package, Rels, Styles, Unsure, attrs, block, esc, set_attr
-from .sheetxml import SheetXml, col_letters, coord
+from .sheetxml import SheetXml, coord, ref
 
 _KEEP = {"worksheet", "styles", "sharedStrings", "theme"}
 _DROP = {"calcChain", "externalLink", "vbaProject", "printerSettings", "hyperlink"}
@@ -95,7 +95,7 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
             continue
         sx = edits[by_name[sheet]][0]
         rc = sx.top_left(coord(cell))
-        targets[(m.sheet, m.cell)] = (sheet, f"{col_letters(rc[1])}{rc[0]}")
+        targets[(m.sheet, m.cell)] = (sheet, ref(*rc))
         notes.setdefault(sheet, []).append((rc, m.text, m.color))
 
     block_no = 0
@@ -114,7 +114,7 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
         else:
             cpart, vpart = pkg.fresh("xl/comments{}.xml"), pkg.fresh("xl/drawings/vmlDrawing{}.vml")
             cells = sorted(texts)
-            xml = comments_part([(f"{col_letters(c)}{r}", texts[(r, c)]) for r, c in cells])
+            xml = comments_part([(ref(r, c), texts[(r, c)]) for r, c in cells])
             types.set(cpart, CT["comments"])
             types.defaults.setdefault("vml", CT["vml"])
             rels.add("comments", "/" + cpart)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import re
 
+from ..models import a1
+from ..read.ooxml import ref_to_rc
 from .ooxml_edit import OFFICE_RELS, Unsure, attrs, esc, set_attr
 
 _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
@@ -13,9 +15,9 @@ _ROW = re.compile(r"<row\b[^>]*?(/?)>", re.S)
 _F = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _REF = re.compile(r'\br="([A-Z]{1,3})(\d+)"')
 # what Excel, WPS, LibreOffice and the usual libraries never write, and a text search would misread:
-# comments or CDATA (a cell's reference inside them), attributes in single quotes or with spaces
-# around "=", references written with character entities
-_UNUSUAL = re.compile(r"<!--|<!\[CDATA\[|\s[\w:.-]+\s*=\s*'|\s[\w:.-]+\s+=|=\s+[\"']|\sr=\"[^\"]*&")
+# attributes in single quotes or with spaces around "=", references written with character entities
+# (comments and CDATA never reach here: Package.text refuses a part holding them)
+_UNUSUAL = re.compile(r"\s[\w:.-]+\s*=\s*'|\s[\w:.-]+\s+=|=\s+[\"']|\sr=\"[^\"]*&")
 _TEXT = re.compile(r">[^<]+<")
 # a formula of a conditional format or a validation that can reach out (the web, another file, a
 # program) when Excel evaluates it: such a rule does not come back (both ways of making a copy)
@@ -23,41 +25,32 @@ REACHING_OUT = re.compile(r"(?:WEBSERVICE|FILTERXML|HYPERLINK|CALL|REGISTER|EXEC
 _SPACED = ("= ", " =", "=\n", "\n=", "=\t", "\t=", "=\r", "\r=")
 
 
-def _unusual(tags: str) -> bool:
-    """_UNUSUAL, its costly parts asked only where a plain substring says they may match."""
-    if "<!--" in tags or "<![CDATA[" in tags:
-        return True
-    if "'" in tags or "&" in tags or any(s in tags for s in _SPACED):
-        return bool(_UNUSUAL.search(tags))
+def _unusual(xml: str) -> bool:
+    """_UNUSUAL in the tags, not in the cells' text; the part stripped of its text only where a
+    plain substring says the pattern may match at all (most sheets: none)."""
+    if "'" in xml or "&" in xml or any(s in xml for s in _SPACED):
+        return bool(_UNUSUAL.search(_TEXT.sub("><", xml)))
     return False
-_COORD = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+
+
 # the children a worksheet may have after <legacyDrawing>, in the schema's order
 # (other than the worksheet's <extLst>, found apart: nested ones belong to conditional formats)
 _AFTER_LEGACY = ("<legacyDrawingHF", "<drawingHF", "<picture", "<oleObjects", "<controls",
                  "<webPublishItems", "<tableParts", "<mc:AlternateContent")
 
 
-def col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def col_letters(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
+def ref(r: int, c: int) -> str:
+    """A1 text of a 1-based (row, column), as the edits count (a1 counts from 0)."""
+    return a1(r - 1, c - 1)
 
 
 def coord(text: str) -> tuple[int, int]:
-    """(row, column) of A1-style text."""
-    m = _COORD.match(text.upper())
-    if not m:
-        raise Unsure(f"not a cell: {text}")
-    return int(m[2]), col_number(m[1])
+    """1-based (row, column) of A1-style text, $ allowed."""
+    try:
+        r, c = ref_to_rc(text.upper())
+    except ValueError:
+        raise Unsure(f"not a cell: {text}") from None
+    return r + 1, c + 1
 
 
 class SheetXml:
@@ -66,7 +59,7 @@ class SheetXml:
             raise Unsure("not a plain worksheet part")
         if "<xm:f" in xml and any(REACHING_OUT.search(html.unescape(f)) for f in re.findall(r"<xm:f>(.*?)</xm:f>", xml, re.S)):
             raise Unsure("an x14 rule's formula that could reach out")   # (openpyxl's path drops x14 rules)
-        if _unusual(_TEXT.sub("><", xml)):   # in the tags, not in the cells' text
+        if _unusual(xml):
             raise Unsure("XML written in a way these edits do not read")
         self.xml = xml
         self._found: dict[tuple[int, int], re.Match | None] = {}
@@ -78,7 +71,7 @@ class SheetXml:
         """The cell's element, found by its reference (no index of the whole sheet: a copy
         touches a few cells)."""
         if rc not in self._found:
-            xml, key = self.xml, f' r="{col_letters(rc[1])}{rc[0]}"'   # only a cell's r holds letters
+            xml, key = self.xml, f' r="{ref(*rc)}"'   # only a cell's r holds letters
             at, found = xml.find(key), None
             while at >= 0 and found is None:
                 start = xml.rfind("<c ", 0, at + 1)
@@ -92,8 +85,8 @@ class SheetXml:
     def merges(self) -> list[tuple[int, int, int, int]]:
         if self._merges is None:
             self._merges = []
-            for ref in re.findall(r'<mergeCell\b[^>]*\bref="([^"]+)"', self.xml):
-                a, _, b = ref.partition(":")
+            for span in re.findall(r'<mergeCell\b[^>]*\bref="([^"]+)"', self.xml):
+                a, _, b = span.partition(":")
                 (r1, c1), (r2, c2) = coord(a), coord(b or a)
                 self._merges.append((r1, c1, r2, c2))
         return self._merges
@@ -122,7 +115,7 @@ class SheetXml:
             r = _REF.search(m[1]) if m else None
             if r is None or m.end() < fm.end():
                 raise Unsure("a formula outside a cell")
-            rc = (int(r[2]), col_number(r[1]))
+            rc = coord(r[1] + r[2])
             self._found[rc] = m
             inner = m[2] or ""
             f = _F.search(inner)
@@ -216,7 +209,7 @@ class SheetXml:
         at_pos: dict[int, list[str]] = {}   # one insertion per position, its pieces in order
         new_rows = []
         for r, cols in sorted(absent.items()):
-            cells = [f'<c r="{col_letters(c)}{r}" s="{self.styles[(r, c)]}"/>' for c in sorted(cols)]
+            cells = [f'<c r="{ref(r, c)}" s="{self.styles[(r, c)]}"/>' for c in sorted(cols)]
             m = rows.get(r)
             if m is None:
                 new_rows.append((r, f'<row r="{r}">{"".join(cells)}</row>'))
@@ -229,10 +222,10 @@ class SheetXml:
             yield m.start(), m.end(), head
             row_cells = []
             for cm in _CELL.finditer(xml, m.end(), close):
-                ref = _REF.search(cm[1])
-                if ref is None:
+                found = _REF.search(cm[1])
+                if found is None:
                     raise Unsure("a cell without its reference")
-                row_cells.append((col_number(ref[1]), cm.start()))
+                row_cells.append((coord(found[1] + found[2])[1], cm.start()))
             for c, cell in zip(sorted(cols), cells):
                 later = [at for cc, at in row_cells if cc > c]
                 at_pos.setdefault(min(later) if later else close, []).append(cell)
