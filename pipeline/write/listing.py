@@ -36,7 +36,6 @@ class Mark:
 
 @dataclass
 class Listing:
-    title: str
     lines: list[tuple[str, str]]          # (text, "title" | "plain" | "todo") for rows 1–4
     heights: dict[int, float]             # row → height (rows 1–4 and each finding's row)
     body: list[list] = field(default_factory=list)   # per finding: 11 values (None: empty cell)
@@ -100,7 +99,7 @@ def listing(content: dict) -> Listing:
     for r in (2, 3, 4):
         heights[r] = 14 * lines_of(lines[r - 1][0], sum(WIDTHS))
     title = f"{head['unit']} {head['year']}年度 审核问题清单"
-    out = Listing(title, lines, heights, print_title=_ILLEGAL.sub("", title),   # a print header holds no escapes
+    out = Listing(lines, heights, print_title=_ILLEGAL.sub("", title),   # a print header holds no escapes
                   print_right=_ILLEGAL.sub("", f"审核日期 {head['date']}"))
     for n, x in enumerate(rows, 1):
         diff = signed_diff(x["expected"], x["actual"])

@@ -88,23 +88,22 @@ def list_sheet(plan: Listing, styles: Styles, links: dict[int, str]) -> str:
             '</worksheet>')
 
 
-def comments_part(notes: list[tuple[str, str]], author: str = "审核") -> str:
-    """notes: (cell, text) in the sheet's order."""
-    items = "".join(f'<comment ref="{ref}" authorId="0"><text><t xml:space="preserve">{esc(escaped(text[:COMMENT_MAX]))}</t></text></comment>'
-                    for ref, text in notes)
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<comments xmlns="{MAIN}">'
-            f"<authors><author>{esc(author)}</author></authors><commentList>{items}</commentList></comments>")
+AUTHOR = "审核"
+# a sheet's comments part before any comment: where a flagged sheet has none of its own
+NO_COMMENTS = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<comments xmlns="{MAIN}">'
+               "<authors></authors><commentList></commentList></comments>")
 
 
-def merged_comments(xml: str, texts: dict[tuple[int, int], str], author: str = "审核") -> tuple[str, list]:
-    """A sheet's own comments part with ours in: a cell we flag gets our comment in place of its
-    own, the others keep theirs as written. Returns the part and every comment's (row, column)."""
+def merged_comments(xml: str, texts: dict[tuple[int, int], str]) -> tuple[str, list]:
+    """A sheet's comments part (its own, or NO_COMMENTS) with ours in: a cell we flag gets our
+    comment in place of its own, the others keep theirs as written. Returns the part and every
+    comment's (row, column)."""
     authors = re.findall(r"<author>(.*?)</author>", xml, re.S)
-    if esc(author) in authors:
-        ours = authors.index(esc(author))
+    if AUTHOR in authors:
+        ours = authors.index(AUTHOR)
     else:
         ours = len(authors)
-        authors.append(esc(author))
+        authors.append(AUTHOR)
     kept = {}
     for m in re.finditer(r"<comment\b([^>]*)>.*?</comment>", xml, re.S):
         rc = coord(attrs(m[1]).get("ref", ""))

@@ -13,6 +13,8 @@ import struct
 import zipfile
 import zlib
 
+from .listing import FONT
+
 PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 CT = {
@@ -142,12 +144,12 @@ def _copied(z: zipfile.ZipFile, src: zipfile.ZipInfo, raw: bytes) -> None:
     _append(z, info, raw)
 
 
-def _deflated(z: zipfile.ZipFile, name: str, when: tuple, data: bytes | str, level: int = LEVEL) -> None:
+def _deflated(z: zipfile.ZipFile, name: str, when: tuple, data: bytes | str) -> None:
     """A part deflated here: the bytes zipfile's writestr writes (the same deflate stream and
     header), without its file object and the header written twice, for the dozen parts a copy."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    deflate = zlib.compressobj(level, zlib.DEFLATED, -15)
+    deflate = zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
     raw = deflate.compress(data) + deflate.flush()
     info = zipfile.ZipInfo(name, when)
     info.CRC, info.compress_size, info.file_size = zlib.crc32(data), len(raw), len(data)
@@ -194,13 +196,13 @@ class Rels:
         path = t[1:] if t.startswith("/") else posixpath.join(self.folder, t)
         return posixpath.normpath(path)
 
-    def add(self, kind: str, target: str, base: str = OFFICE_RELS) -> str:
+    def add(self, kind: str, target: str) -> str:
         ids = {r.get("Id") for r in self.items}
         k = len(self.items) + 1
         while f"rId{k}" in ids:
             k += 1
         rid = f"rId{k}"
-        self.items.append({"Id": rid, "Type": f"{base}/{kind}", "Target": target})
+        self.items.append({"Id": rid, "Type": f"{OFFICE_RELS}/{kind}", "Target": target})
         return rid
 
     def xml(self) -> str:
@@ -263,10 +265,9 @@ class Styles:
             self.new[kind].append(xml)
         return self._seen[key]
 
-    def font(self, size: float, bold: bool = False, color: str | None = None, underline: bool = False,
-             name: str = "等线") -> int:
+    def font(self, size: float, bold: bool = False, color: str | None = None, underline: bool = False) -> int:
         xml = ("<font>" + ("<b/>" if bold else "") + ("<u/>" if underline else "") + f'<sz val="{size:g}"/>'
-               + (f'<color rgb="FF{color}"/>' if color else "") + f'<name val="{esc(name)}"/><charset val="134"/></font>')
+               + (f'<color rgb="FF{color}"/>' if color else "") + f'<name val="{FONT}"/><charset val="134"/></font>')
         return self._add("fonts", xml)
 
     def fill(self, rgb: str) -> int:

@@ -14,7 +14,7 @@ import html
 import re
 
 from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, per_cell, sheet_name, spot
-from .listxml import LAST, comments_part, list_sheet, merged_comments, vml_part
+from .listxml import LAST, NO_COMMENTS, list_sheet, merged_comments, vml_part
 from .ooxml_edit import CT, ContentTypes, Package, Rels, Styles, Unsure, attrs, block, esc, set_attr
 from .sheetxml import SheetXml, coord, ref
 
@@ -98,23 +98,20 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
         targets[(m.sheet, m.cell)] = (sheet, ref(*rc))
         notes.setdefault(sheet, []).append((rc, m.text, m.color))
 
-    block_no = 0
-    for sheet, items in notes.items():
+    for block_no, (sheet, items) in enumerate(notes.items(), 1):
         part = by_name[sheet]
         sx, rels = edits[part]
         gathered = per_cell(items)
         texts = {rc: text for rc, (text, _) in gathered.items()}
         for rc, (_, color) in gathered.items():
             sx.styles[rc] = styles.with_fill(sx.style_of(rc), color)
-        block_no += 1
         old = [r for r in rels.items if rels.kind(r) in ("comments", "vmlDrawing")]
         if old:   # the unit's own comments (or an earlier round's) stay where no new one replaces them
             cpart, vpart, rid = _their_comments(pkg, rels, old, sx)
             xml, cells = merged_comments(pkg.text(cpart), texts)
         else:
             cpart, vpart = pkg.fresh("xl/comments{}.xml"), pkg.fresh("xl/drawings/vmlDrawing{}.vml")
-            cells = sorted(texts)
-            xml = comments_part([(ref(r, c), texts[(r, c)]) for r, c in cells])
+            xml, cells = merged_comments(NO_COMMENTS, texts)
             types.set(cpart, CT["comments"])
             types.defaults.setdefault("vml", CT["vml"])
             rels.add("comments", "/" + cpart)
