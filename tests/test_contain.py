@@ -58,14 +58,14 @@ def no_traceback(p: subprocess.CompletedProcess) -> None:
 def assert_no_input_code(xlsx: Path, returned: bool = False) -> None:
     """summary.xlsx: no formula but the tool's own totals; a returned copy: none but the form's
     simple arithmetic. Neither has a link but the tool's own to returns/."""
-    from pipeline.write.returns import _simple
+    from pipeline.write.keep import simple
 
     wb = load_workbook(xlsx)
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
                 if c.data_type == "f":
-                    ok = _simple(str(c.value)) if returned else (
+                    ok = simple(str(c.value)) if returned else (
                         ws.title.startswith("汇总表") and str(c.value).startswith("=SUBTOTAL(9,"))
                     assert ok, (ws.title, c.coordinate, c.value)
                 if c.hyperlink is not None and c.hyperlink.target is None:   # the tool's own, in-book

@@ -25,7 +25,8 @@ from openpyxl.utils import coordinate_to_tuple
 from conftest import build, g, needs_soffice
 from pipeline.write.ooxml_edit import Unsure, esc
 from pipeline.write.repack import repack
-from pipeline.write.returns import _plain_range_text, _simple, openpyxl_copy, return_job
+from pipeline.write.keep import plain_range, simple
+from pipeline.write.returns import openpyxl_copy, return_job
 from returns_compare import differences, said
 from test_returns_fast import assert_sound, tasks_of
 
@@ -180,7 +181,7 @@ def names_of(data: bytes) -> list[str]:
 
 # ---------------------------------------------------------------------------- what a copy must be
 def in_place(data: bytes, content: dict) -> bytes:
-    return repack(data, content, _simple, _plain_range_text)
+    return repack(data, content)
 
 
 def openpyxls(data: bytes, content: dict) -> bytes:
@@ -244,14 +245,14 @@ def assert_deep(data: bytes) -> None:
                     col = cc
                     f = cell.find("{%s}f" % MAIN)
                     if f is not None and f.text:
-                        assert _simple("=" + f.text), (sheet, cell.get("r"), f.text)
+                        assert simple("=" + f.text), (sheet, cell.get("r"), f.text)
         wb = ElementTree.fromstring(z.read(WORKBOOK))
         assert wb.find("{%s}externalReferences" % MAIN) is None
         for dn in wb.iter("{%s}definedName" % MAIN):
             text = dn.text or ""
             assert "[" not in text and "(" not in text, (dn.get("name"), text)
             if not dn.get("name", "").startswith("_xlnm"):
-                assert _plain_range_text(text), (dn.get("name"), text)
+                assert plain_range(text), (dn.get("name"), text)
         props = list(ElementTree.fromstring(z.read("docProps/custom.xml")))
         own = [p for p in props if p.get("name") == "selfeval"]
         assert len(own) == 1 and "".join(own[0].itertext()) == "return", [p.attrib for p in own]

@@ -20,7 +20,7 @@ from formkit import formgen as g
 from pipeline.run import run
 from pipeline.write.ooxml_edit import Unsure
 from pipeline.write.repack import repack
-from pipeline.write.returns import _plain_range_text, _simple, openpyxl_copy, return_job, return_tasks
+from pipeline.write.returns import openpyxl_copy, return_job, return_tasks
 from returns_compare import differences, said
 
 
@@ -35,7 +35,7 @@ def both(task) -> tuple[bytes, bytes]:
     """(the package edited in place, openpyxl's copy) of one task."""
     src, _, content, _ = task
     data = Path(src).read_bytes()
-    fast = repack(data, content, _simple, _plain_range_text)
+    fast = repack(data, content)
     buf = io.BytesIO()
     openpyxl_copy(Path(src), data, content).save(buf)
     return fast, buf.getvalue()
@@ -106,7 +106,7 @@ def test_the_units_package_is_kept_part_for_part(drifted, tmp_path):
     but the flagged ones' style; the unit's styles are extended, not rewritten."""
     task = next(t for t in tasks_of(drifted, tmp_path / "out") if t[1] == "plain.xlsx")
     src = Path(task[0]).read_bytes()
-    fast = repack(src, task[2], _simple, _plain_range_text)
+    fast = repack(src, task[2])
     with zipfile.ZipFile(io.BytesIO(src)) as a, zipfile.ZipFile(io.BytesIO(fast)) as b:
         assert b.read("xl/sharedStrings.xml") == a.read("xl/sharedStrings.xml")
         assert b.read("xl/theme/theme1.xml") == a.read("xl/theme/theme1.xml")
@@ -209,7 +209,7 @@ def test_what_it_cannot_be_sure_of_goes_through_openpyxl(tmp_path):
     wb.save(inbox / "chart.xlsx")
     task = tasks_of(inbox, tmp_path / "out")[0]
     with pytest.raises(Unsure):
-        repack(Path(task[0]).read_bytes(), task[2], _simple, _plain_range_text)
+        repack(Path(task[0]).read_bytes(), task[2])
     folder = tmp_path / "returns"
     assert return_job(*task, str(folder)) == "chart.xlsx"
     ret = load_workbook(folder / "chart.xlsx")
@@ -222,7 +222,7 @@ def test_libreoffice_reads_the_fast_copy(drifted, tmp_path):
 
     task = next(t for t in tasks_of(drifted, tmp_path / "out") if t[1] == "blank_summary.xlsx")
     fast = tmp_path / "fast.xlsx"
-    fast.write_bytes(repack(Path(task[0]).read_bytes(), task[2], _simple, _plain_range_text))
+    fast.write_bytes(repack(Path(task[0]).read_bytes(), task[2]))
     exe = shutil.which("soffice") or shutil.which("libreoffice")
     p = subprocess.run([exe, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to",
                         "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo"), str(fast)],
@@ -301,7 +301,7 @@ def test_xml_these_edits_would_misread_goes_through_openpyxl(tmp_path, edit):
             zout.writestr(name, data)
     task = tasks_of(inbox, tmp_path / "out")[0]
     with pytest.raises(Unsure):
-        repack(Path(task[0]).read_bytes(), task[2], _simple, _plain_range_text)
+        repack(Path(task[0]).read_bytes(), task[2])
     folder = tmp_path / "returns"
     return_job(*task, str(folder))
     wb = load_workbook(folder / "odd.xlsx")
@@ -335,7 +335,7 @@ def test_macros_and_their_signature_do_not_come_back(tmp_path):
                       '2006/relationships/vbaProjectSignature" Target="vbaProjectSignature.bin"/></Relationships>')
     task = tasks_of(inbox, tmp_path / "out")[0]
     assert task[1] == "m.xlsx"
-    fast = repack(Path(task[0]).read_bytes(), task[2], _simple, _plain_range_text)
+    fast = repack(Path(task[0]).read_bytes(), task[2])
     assert_sound(fast)
     with zipfile.ZipFile(io.BytesIO(fast)) as z:
         assert not [n for n in z.namelist() if "vba" in n.lower()]

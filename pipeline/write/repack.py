@@ -14,6 +14,7 @@ import html
 import re
 
 from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, per_cell, sheet_name, spot
+from .keep import plain_range
 from .listxml import LAST, NO_COMMENTS, list_sheet, merged_comments, vml_part
 from .ooxml_edit import CT, ContentTypes, Package, Rels, Styles, Unsure, attrs, block, esc, set_attr
 from .sheetxml import SheetXml, coord, ref
@@ -24,8 +25,6 @@ _ROOT_KEEP = {"officeDocument", "core-properties", "extended-properties", "custo
 _SHEET_TAG = re.compile(r"<sheet\b[^>]*>")
 _PROPERTY = re.compile(r"<property\b([^>]*)>(.*?)</property>", re.S)
 _NAME = re.compile(r"<definedName\b([^>]*)>(.*?)</definedName>", re.S)
-_PRINT_PART = re.compile(r"^(?:(?:'(?:[^'\[\]]|'')+'|[^'!\[\]()\s&\"]+)!)?(?:\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?"
-                         r"|\$?\d+:\$?\d+|\$?[A-Z]{1,3}:\$?[A-Z]{1,3})$")
 APP = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Properties xmlns="http://schemas.openxmlformats.org/'
        'officeDocument/2006/extended-properties"><Application>Microsoft Excel Compatible / selfeval</Application></Properties>')
 CUSTOM_NS = ('xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
@@ -33,8 +32,8 @@ CUSTOM_NS = ('xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custo
 FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 
 
-def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
-    """The marked copy's bytes; simple(formula) and plain_range(text) are returns.py's tests."""
+def repack(data: bytes, content: dict) -> bytes:
+    """The marked copy's bytes (what stays active: keep.py)."""
     pkg = Package(data)
     types = ContentTypes(pkg)
     root = Rels(pkg, "")
@@ -84,7 +83,7 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
     index_after = {old: new for new, old in enumerate((k for k in range(len(sheets)) if k != removed), 1)}
 
     # every sheet: links, printer settings and active formulas out; flagged ones marked
-    edits = {part: _open_sheet(pkg, part, simple) for _, _, part in kept}
+    edits = {part: _open_sheet(pkg, part) for _, _, part in kept}
     names = [a["name"] for _, a, _ in kept]
     by_name = {a["name"]: part for _, a, part in kept}
     targets: dict[tuple[str, str], tuple[str, str]] = {}   # mark → (sheet name, its top-left cell)
@@ -146,7 +145,7 @@ def repack(data: bytes, content: dict, simple, plain_range) -> bytes:
     ours = [f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{esc(quoted)}!$A${h}:${LAST}${last}</definedName>',
             f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{esc(quoted)}!${h}:${h}</definedName>']
     new_tag = f'<sheet name="{esc(name)}" sheetId="{sheet_id}" r:id="{rid}"/>'
-    pkg.put(wb_part, _workbook(wb_xml, new_tag, [t for t, _, _ in kept], index_after, ours, plain_range))
+    pkg.put(wb_part, _workbook(wb_xml, new_tag, [t for t, _, _ in kept], index_after, ours))
     pkg.put(wb_rels.name, wb_rels.xml())
     pkg.put(styles_part, styles.render())
     if types.of(wb_part) != CT["main"]:
@@ -175,7 +174,7 @@ def _their_comments(pkg: Package, rels: Rels, old: list[dict], sx: SheetXml):
     return rels.target(comments[0]), rels.target(drawings[0]), drawings[0]["Id"]   # (boxes only: _only_notes)
 
 
-def _open_sheet(pkg: Package, part: str, simple):
+def _open_sheet(pkg: Package, part: str):
     sx = SheetXml(pkg.text(part))
     rels = Rels(pkg, part)
     for r in list(rels.items):
@@ -186,7 +185,7 @@ def _open_sheet(pkg: Package, part: str, simple):
             _only_notes(pkg, rels.target(r))
         elif kind != "comments":   # comments stay where no cell of the sheet is flagged (see repack)
             raise Unsure(f"sheet part {kind}")
-    sx.inert_formulas(simple)
+    sx.inert_formulas()
     return sx, rels
 
 
@@ -231,8 +230,7 @@ def _relative(base_part: str, part: str) -> str:
     return part[len(folder):] if part.startswith(folder) else "/" + part
 
 
-def _workbook(xml: str, new_tag: str, tags: list[str], index_after: dict[int, int], ours: list[str],
-              plain_range) -> str:
+def _workbook(xml: str, new_tag: str, tags: list[str], index_after: dict[int, int], ours: list[str]) -> str:
     """workbook.xml with 问题清单 first, names that are not plain ranges gone and the others'
     sheet indexes moved, external references gone, the first tab active."""
     m = block(xml, "sheets")
@@ -243,11 +241,7 @@ def _workbook(xml: str, new_tag: str, tags: list[str], index_after: dict[int, in
         a = attrs(a_text)
         text = html.unescape(value).strip()
         name = a.get("name", "")
-        if name.startswith("_xlnm.Print_") or name == "_xlnm._FilterDatabase":
-            ok = bool(text) and all(_PRINT_PART.match(p.strip()) for p in text.split(","))
-        else:
-            ok = plain_range(text)
-        if not ok:
+        if not plain_range(text, printing=name.startswith("_xlnm.Print_") or name == "_xlnm._FilterDatabase"):
             continue
         tag = "<definedName" + a_text + ">"
         if "localSheetId" in a:

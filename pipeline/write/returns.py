@@ -19,20 +19,16 @@ reads 说明 back by (pipeline/collect/notes.py).
 from __future__ import annotations
 
 import io
-import re
 from contextlib import contextmanager
 from copy import copy
 from pathlib import Path
 
 from .atomic import atomic_path
-from .sheetxml import REACHING_OUT
+from .keep import REACHING_OUT, plain_range, simple
 from .listing import (COMMENT_MAX, FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FILL, NUMBER_COLS, OWN_PROPERTY,
                       RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, per_cell, sheet_name, spot)
 from .listing import escaped as _escaped
 
-_SIMPLE = re.compile(r"^=\s*(?:SUM\(|[A-Z]{1,3}\$?\d|\$|\(|\d|[-+])[A-Z0-9$:,+\-*/(). ]*$", re.I)
-_BAD = re.compile(r"[A-Z_]+\(", re.I)
-_RANGE = re.compile(r"^(?:(?:'(?:[^'\[\]]|'')+'|[^'!\[\]()\s&\"]+)!)?\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?$")
 
 
 class ReturnRefused(Exception):
@@ -90,7 +86,7 @@ def return_job(src: str, dst: str, rows: dict, sha256: str, folder: str) -> str:
         from .repack import repack
 
         package, renamed = rebuilt(read_book(Path(src), data).sheets)
-        fast = repack(package, _renamed(rows, renamed), _simple, _plain_range_text)
+        fast = repack(package, _renamed(rows, renamed))
     with atomic_path(Path(folder) / dst) as tmp:
         if fast is not None:
             tmp.write_bytes(fast)
@@ -149,7 +145,7 @@ def _repacked(data: bytes, content: dict) -> bytes | None:
     from .repack import repack
 
     try:
-        return repack(data, content, _simple, _plain_range_text)
+        return repack(data, content)
     except Exception:   # Unsure, or a package this path reads wrong: the slower path decides
         return None
 
@@ -179,9 +175,9 @@ def _sanitize(wb) -> None:
         for row in ws.iter_rows():
             for c in row:
                 v = c.value
-                if isinstance(v, ArrayFormula) and not _simple(str(v.text)):
+                if isinstance(v, ArrayFormula) and not simple(str(v.text)):
                     _text(c, str(v.text))
-                elif isinstance(v, str) and ((c.data_type == "f" and not _simple(v))
+                elif isinstance(v, str) and ((c.data_type == "f" and not simple(v))
                                              or ILLEGAL_CHARACTERS_RE.search(v)):
                     _text(c, v)
                 if c.hyperlink is not None:
@@ -211,12 +207,7 @@ def _quiet_rules(ws) -> None:
 
 def _plain_range(defn) -> bool:
     """A print area or a name for cells of this workbook: ranges only, no function, no link."""
-    return _plain_range_text(defn.attr_text or "")
-
-
-def _plain_range_text(value: str) -> bool:
-    value = value.strip()
-    return bool(value) and all(_RANGE.match(part.strip()) for part in value.split(","))
+    return plain_range(defn.attr_text or "")
 
 
 def _drop_own_list(wb) -> None:
@@ -271,10 +262,6 @@ def _fast_merges():
     finally:
         _reader.WorksheetReader.bind_merged_cells = original
 
-
-
-def _simple(formula: str) -> bool:
-    return bool(_SIMPLE.match(formula)) and not _BAD.search(formula.replace("SUM(", "").replace("sum(", ""))
 
 
 def _text(cell, value: str) -> None:

@@ -8,6 +8,7 @@ import re
 
 from ..models import a1
 from ..read.ooxml import ref_to_rc
+from .keep import REACHING_OUT, simple
 from .ooxml_edit import OFFICE_RELS, Unsure, attrs, esc, set_attr
 
 _CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
@@ -19,9 +20,6 @@ _REF = re.compile(r'\br="([A-Z]{1,3})(\d+)"')
 # (comments and CDATA never reach here: Package.text refuses a part holding them)
 _UNUSUAL = re.compile(r"\s[\w:.-]+\s*=\s*'|\s[\w:.-]+\s+=|=\s+[\"']|\sr=\"[^\"]*&")
 _TEXT = re.compile(r">[^<]+<")
-# a formula of a conditional format or a validation that can reach out (the web, another file, a
-# program) when Excel evaluates it: such a rule does not come back (both ways of making a copy)
-REACHING_OUT = re.compile(r"(?:WEBSERVICE|FILTERXML|HYPERLINK|CALL|REGISTER|EXEC|RTD|INDIRECT|IMAGE)\s*\(|\[|\|", re.I)
 _SPACED = ("= ", " =", "=\n", "\n=", "=\t", "\t=", "=\r", "\r=")
 
 
@@ -103,8 +101,8 @@ class SheetXml:
         s = attrs(m[1]).get("s") if m else None
         return int(s) if s and s.isdigit() else 0
 
-    def inert_formulas(self, simple) -> None:
-        """Formulas that are not simple (the caller's test) become their text; a shared formula
+    def inert_formulas(self) -> None:
+        """Formulas that are not simple (keep.simple) become their text; a shared formula
         whose master is not simple, or a data table, cannot be kept right here."""
         if "<f" not in self.xml:
             return
