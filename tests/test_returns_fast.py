@@ -101,15 +101,36 @@ def test_fast_copies_say_what_openpyxls_say(drifted, tmp_path):
         assert flagged and all(r["message"] in _spot(wb, r["sheet"], r["cell"]).comment.text for r in flagged)
 
 
+def _raw(data: bytes, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes as stored (deflated), after its local header."""
+    at = info.header_offset
+    n, e = int.from_bytes(data[at + 26:at + 28], "little"), int.from_bytes(data[at + 28:at + 30], "little")
+    return data[at + 30 + n + e:at + 30 + n + e + info.compress_size]
+
+
 def test_the_units_package_is_kept_part_for_part(drifted, tmp_path):
     """Parts the marks do not touch come back byte for byte; the flagged sheet keeps every cell
     but the flagged ones' style; the unit's styles are extended, not rewritten."""
     task = next(t for t in tasks_of(drifted, tmp_path / "out") if t[1] == "plain.xlsx")
     src = Path(task[0]).read_bytes()
     fast = repack(src, task[2])
+    wb = load_workbook(io.BytesIO(src))   # the same form with a sheet that no finding is on
+    wb.create_sheet("附表")["A1"] = "说明"
+    buf = io.BytesIO()
+    wb.save(buf)
+    extra = buf.getvalue()
+    for data, copy in ((src, fast), (extra, repack(extra, task[2]))):
+        with zipfile.ZipFile(io.BytesIO(data)) as a, zipfile.ZipFile(io.BytesIO(copy)) as b:
+            untouched = [n for n in a.namelist() if n in b.namelist() and a.read(n) == b.read(n)]
+            if data is src:
+                assert {"xl/sharedStrings.xml", "xl/theme/theme1.xml"} <= set(untouched)
+            else:   # the sheet no finding is on
+                assert "xl/worksheets/sheet2.xml" in untouched
+            for n in untouched:   # copied as their deflated bytes (an unflagged sheet too), not deflated again
+                ia, ib = a.getinfo(n), b.getinfo(n)
+                assert (ib.compress_type, ib.CRC, ib.compress_size) == (ia.compress_type, ia.CRC, ia.compress_size), n
+                assert _raw(copy, ib) == _raw(data, ia), n
     with zipfile.ZipFile(io.BytesIO(src)) as a, zipfile.ZipFile(io.BytesIO(fast)) as b:
-        assert b.read("xl/sharedStrings.xml") == a.read("xl/sharedStrings.xml")
-        assert b.read("xl/theme/theme1.xml") == a.read("xl/theme/theme1.xml")
         old, new = a.read("xl/styles.xml").decode(), b.read("xl/styles.xml").decode()
         assert new.count("<xf ") > old.count("<xf ") and new.count('rgb="FFFFC7CE"') >= 1
     before, after = load_workbook(io.BytesIO(src)), load_workbook(io.BytesIO(fast))

@@ -121,7 +121,8 @@ def repack(data: bytes, content: dict) -> bytes:
     for part, (sx, rels, *rid) in edits.items():
         xml = sx.render(rid[0] if rid else None)   # (rid: a new comments drawing to link)
         _linked(xml, rels, rid[0] if rid else None)
-        pkg.put(part, xml)
+        if xml != sx.xml:   # a sheet the marks do not touch keeps its deflated bytes
+            pkg.put(part, xml)
         if rels.items:
             pkg.put(rels.name, rels.xml())
         else:
