@@ -21,6 +21,7 @@ from . import schema as S
 REVISIONS = ("0001", "0002")   # the migrations in order (0002: the web desk's tables, store/desk.py)
 HEAD = REVISIONS[-1]
 LOCK_ID = 0x5E1FE7A1   # PostgreSQL advisory lock held while migrating
+BUSY_S = 120   # how long a SQLite writer waits for another one before giving up
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -57,7 +58,7 @@ class Store:
                 db = Path(url.database)
                 db.parent.mkdir(parents=True, exist_ok=True)
                 files_dir = db.with_suffix(".files")
-                engine = sa.create_engine(url, connect_args={"timeout": 120})
+                engine = sa.create_engine(url, connect_args={"timeout": BUSY_S})
                 sa.event.listen(engine, "connect", _sqlite_connect)
                 sa.event.listen(engine, "begin", _sqlite_begin)
             else:
@@ -341,13 +342,18 @@ class Store:
         return _dicts(tx.execute(q))
 
 
-# The database's own words are English and name its internals: what they mean, in Chinese
-_REASONS = (
-    ("file is not a database", "该文件不是 SQLite 数据库（已损坏，或是别的文件改成了这个名字）"),
-    ("database disk image is malformed", "数据库文件已损坏"),
-    ("database is locked", "收集库正被另一个程序占用，等待 120 秒后仍未释放"),
-    ("unable to open database file", "无法创建或打开数据库文件（文件夹不存在或没有写入权限）"),
-    ("readonly database", "数据库文件只读，无法写入"),
+# The database's own words are English and name its internals: what they mean, in Chinese. SQLite
+# names its errors (sqlite3's sqlite_errorname); PostgreSQL's connection errors come as text only.
+_SQLITE = {
+    "SQLITE_NOTADB": "该文件不是 SQLite 数据库（已损坏，或是别的文件改成了这个名字）",
+    "SQLITE_CORRUPT": "数据库文件已损坏",
+    "SQLITE_BUSY": f"收集库正被另一个程序占用，等待 {BUSY_S} 秒后仍未释放",
+    "SQLITE_LOCKED": f"收集库正被另一个程序占用，等待 {BUSY_S} 秒后仍未释放",
+    "SQLITE_CANTOPEN": "无法创建或打开数据库文件（文件夹不存在或没有写入权限）",
+    "SQLITE_READONLY": "数据库文件只读，无法写入",
+    "SQLITE_FULL": "磁盘已满",
+}
+_SERVER = (
     ("password authentication failed", "数据库服务器拒绝了用户名或密码"),
     ('database "', "数据库服务器上没有这个数据库"),   # FATAL: database "x" does not exist
     ('role "', "数据库服务器上没有这个用户"),
@@ -362,11 +368,16 @@ def _reason(exc: Exception) -> str:
         return f"无法建立它所在的文件夹（{os_reason(exc)}）"
     if isinstance(exc, sa.exc.NoSuchModuleError):
         return "不认识这种数据库地址：收集库是一个 SQLite 文件的路径，或 postgresql+psycopg://用户:密码@服务器/库名"
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    for words, reason in _REASONS:
+    orig = getattr(exc, "orig", None) or exc
+    name = getattr(orig, "sqlite_errorname", "")
+    if name:
+        primary = "_".join(name.split("_")[:2])   # SQLITE_BUSY_TIMEOUT → SQLITE_BUSY
+        return _SQLITE.get(primary, f"SQLite 报错（{name}），请把这条信息交技术人员排查")
+    text = str(orig).lower()
+    for words, reason in _SERVER:
         if words in text:
             return reason
-    return f"数据库报错（{type(getattr(exc, 'orig', None) or exc).__name__}），请把这条信息交技术人员排查"
+    return f"数据库报错（{type(orig).__name__}），请把这条信息交技术人员排查"
 
 
 def _rows_in(tx, table, column, ids: Iterable[int]) -> list[dict]:
