@@ -26,6 +26,11 @@ FILL_ORDER = tuple(FILLS[s] for s in SEVERITY_ORDER)   # worst first: a cell of 
 _ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")   # what no workbook part may hold (openpyxl's set)
 
 
+def quoted(sheet: str) -> str:
+    """A sheet's name as a link or a defined name writes it: in quotes, its own quotes doubled."""
+    return "'" + sheet.replace("'", "''") + "'"
+
+
 @dataclass
 class Mark:
     sheet: str

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, per_cell, sheet_name, spot
+from .listing import HEADER_ROW, OWN_PROPERTY, RETURN_SHEET, listing, marks, per_cell, quoted, sheet_name, spot
 from .keep import plain_range
 from .listxml import LAST, NO_COMMENTS, list_sheet, merged_comments, vml_part
 from .ooxml_edit import CT, ContentTypes, Package, Rels, Styles, Unsure, attrs, block, esc, set_attr
@@ -135,16 +135,16 @@ def repack(data: bytes, content: dict) -> bytes:
     for n, where in enumerate(plan.spots):
         if where in targets:
             sheet, cell = targets[where]
-            links[n] = f"'{sheet.replace(chr(39), chr(39) * 2)}'!{cell}"
+            links[n] = f"{quoted(sheet)}!{cell}"
     list_part = pkg.fresh("xl/worksheets/sheet{}.xml")
     pkg.put(list_part, list_sheet(plan, styles, links))
     types.set(list_part, CT["sheet"])
     rid = wb_rels.add("worksheet", _relative(wb_part, list_part))
     sheet_id = max(int(a.get("sheetId", 0)) for _, a, _ in sheets) + 1
-    quoted = "'" + name.replace("'", "''") + "'"
+    own = quoted(name)
     h, last = HEADER_ROW, max(HEADER_ROW + 1, plan.last_row)
-    ours = [f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{esc(quoted)}!$A${h}:${LAST}${last}</definedName>',
-            f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{esc(quoted)}!${h}:${h}</definedName>']
+    ours = [f'<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">{esc(own)}!$A${h}:${LAST}${last}</definedName>',
+            f'<definedName name="_xlnm.Print_Titles" localSheetId="0">{esc(own)}!${h}:${h}</definedName>']
     new_tag = f'<sheet name="{esc(name)}" sheetId="{sheet_id}" r:id="{rid}"/>'
     pkg.put(wb_part, _workbook(wb_xml, new_tag, [t for t, _, _ in kept], index_after, ours))
     pkg.put(wb_rels.name, wb_rels.xml())

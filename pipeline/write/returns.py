@@ -26,7 +26,7 @@ from pathlib import Path
 from .atomic import atomic_path
 from .keep import REACHING_OUT, plain_range, simple
 from .listing import (COMMENT_MAX, FONT, HEAD_FILL, HEADER_ROW, LINK_COL, LINK_COLOR, NOTE_FILL, NUMBER_COLS, OWN_PROPERTY,
-                      RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, per_cell, sheet_name, spot)
+                      RETURN_HEADER, RETURN_SHEET, TODO_COLOR, WIDTHS, listing, marks, per_cell, quoted, sheet_name, spot)
 from .listing import escaped as _escaped
 
 
@@ -335,7 +335,7 @@ def _mark(wb, content: dict) -> None:
         if plan.spots[n] in targets:
             t = targets[plan.spots[n]]
             link = ws.cell(row=r, column=LINK_COL)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{t.parent.title.replace(chr(39), chr(39) * 2)}'!{t.coordinate}")
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quoted(t.parent.title)}!{t.coordinate}")
             link.font = Font(name=FONT, size=10, color=LINK_COLOR, underline="single")
     for r, h in plan.heights.items():
         ws.row_dimensions[r].height = h
