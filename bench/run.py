@@ -182,9 +182,16 @@ def _recorder(args, inbox: Path, out: Path):
     return Recorder(Store.open(target), inbox, out, pack=load_pack())
 
 
-def timed_run(args, inbox: Path, out: Path, on_stage=None) -> argparse.Namespace:
+def timed_run(args, inbox: Path, out: Path) -> argparse.Namespace:
     """The measured part: the store opened, `selfeval run`, the store's recording finished, with
-    every process's memory and CPU sampled (args: n, jobs, returns, store as main() takes them)."""
+    every process's memory and CPU sampled, and the CPU of all of them at the returns' start and
+    end (marks). args: n, jobs, returns, store, as main() takes them."""
+    marks: dict[str, float] = {}
+
+    def on_stage(name: str, when: str) -> None:
+        if name == "returns":
+            marks[when] = rss.cpu_s()
+
     with RssSampler() as rss:
         t0, c0 = time.perf_counter(), time.process_time()
         recorder = _recorder(args, inbox, out)
@@ -195,7 +202,7 @@ def timed_run(args, inbox: Path, out: Path, on_stage=None) -> argparse.Namespace
         total = time.perf_counter() - t0
         parent_cpu = time.process_time() - c0
     return argparse.Namespace(rss=rss, report=report, recorded=recorded, total=total,
-                              store_tail=store_tail, parent_cpu=parent_cpu)
+                              store_tail=store_tail, parent_cpu=parent_cpu, marks=marks)
 
 
 def main() -> None:
@@ -213,15 +220,9 @@ def main() -> None:
     args = ap.parse_args()
     inbox = forms_dir(args.n, args.seed, args.xls)
     out = ROOT / "work" / f"out-{args.n}"
-    marks: dict[str, float] = {}
-
-    def stage(name: str, when: str) -> None:   # CPU of every process at the returns' start and end
-        if name == "returns":
-            marks[when] = rss.cpu_s()
-
-    timed = timed_run(args, inbox, out, on_stage=stage)
-    rss, report, recorded, total, store_tail, parent_cpu = (
-        timed.rss, timed.report, timed.recorded, timed.total, timed.store_tail, timed.parent_cpu)
+    timed = timed_run(args, inbox, out)
+    rss, report, recorded, total, store_tail, parent_cpu, marks = (
+        timed.rss, timed.report, timed.recorded, timed.total, timed.store_tail, timed.parent_cpu, timed.marks)
     jobs = args.jobs or os.cpu_count() or 1
     floor_s = floor(sorted(inbox.iterdir()), jobs)
     sample = sorted(p for p in inbox.iterdir() if p.suffix == ".xlsx")[: args.baseline]
